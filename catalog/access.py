@@ -1,0 +1,99 @@
+"""Who may do what: one `can(actor, action, resource)` that every service function asks.
+
+Embedded single-user mode allows everything to the local user. The governance issue installs a real policy
+through `set_policy` (grants, groups, roles) without touching any call site; `visible_datasets` is the SQL side
+of the same rule, used by listings and search so that filtering happens in the database, not in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy import ColumnElement, true
+
+from catalog.errors import PermissionDenied
+
+
+class Action(StrEnum):
+    DISCOVER = "discover"
+    READ_METADATA = "read_metadata"
+    READ_DATA = "read_data"
+    READ_PII = "read_pii"
+    PUBLISH = "publish"
+    MANAGE = "manage"  # sources, crawls, settings of a dataset
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The acting principal: a user (with groups and roles), or the local user of an embedded catalog."""
+
+    name: str
+    groups: frozenset[str] = field(default_factory=frozenset)
+    roles: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def local(cls) -> Actor:
+        return cls(name="local", roles=frozenset({"admin"}))
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What an action is about: `kind` is catalog, source or dataset; `name` its full name."""
+
+    kind: str
+    name: str = ""
+
+    @classmethod
+    def catalog(cls) -> Resource:
+        return cls("catalog")
+
+    @classmethod
+    def source(cls, name: str) -> Resource:
+        return cls("source", name)
+
+    @classmethod
+    def dataset(cls, name: str) -> Resource:
+        return cls("dataset", name)
+
+
+class Policy(Protocol):
+    def allows(self, actor: Actor, action: Action, resource: Resource) -> bool: ...
+
+    def dataset_filter(self, actor: Actor, action: Action) -> ColumnElement[bool]: ...
+
+
+class EmbeddedPolicy:
+    """Single-user embedded mode: the person at the keyboard owns the catalog."""
+
+    def allows(self, actor: Actor, action: Action, resource: Resource) -> bool:
+        return True
+
+    def dataset_filter(self, actor: Actor, action: Action) -> ColumnElement[bool]:
+        return true()
+
+
+_policy: Policy = EmbeddedPolicy()
+
+
+def set_policy(policy: Policy) -> None:
+    global _policy
+    _policy = policy
+
+
+def can(actor: Actor, action: Action, resource: Resource) -> bool:
+    return _policy.allows(actor, action, resource)
+
+
+def require(actor: Actor, action: Action, resource: Resource) -> None:
+    """Raise `PermissionDenied` naming the action and the resource when `can` says no."""
+    if not can(actor, action, resource):
+        target = f"{resource.kind} '{resource.name}'" if resource.name else resource.kind
+        raise PermissionDenied(f"{actor.name} may not {action.value} {target}")
+
+
+def visible_datasets(actor: Actor, action: Action = Action.DISCOVER) -> ColumnElement[bool]:
+    """A WHERE clause on `Dataset` restricting rows to those the actor may see."""
+    return _policy.dataset_filter(actor, action)

@@ -1,0 +1,52 @@
+"""The FastAPI app factory: JSON API under /api/v1, pages at /, static files, error mapping.
+
+Errors from services become JSON (API) or an error page (HTML) naming what is wrong: 400 for bad input,
+403 for a refused action, 404 for a missing thing. Nothing internal (tracebacks, URLs with secrets) leaks.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from catalog import __version__
+from catalog.db import ensure_store
+from catalog.errors import CatalogError, InvalidInput, NotFound, PermissionDenied
+from catalog.settings import Settings, load_settings
+
+STATUS = {InvalidInput: 400, PermissionDenied: 403, NotFound: 404}
+
+
+def _status_of(exc: CatalogError) -> int:
+    for cls, status in STATUS.items():
+        if isinstance(exc, cls):
+            return status
+    return 400
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    from web.routes import render_error
+    from web.routes import router as page_router
+
+    from catalog.api import router as api_router
+
+    settings = settings or load_settings()
+    ensure_store(settings)
+    app = FastAPI(title="catalog", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.settings = settings
+    app.include_router(api_router)
+    app.include_router(page_router)
+    static = Path(__file__).resolve().parent.parent / "web" / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.exception_handler(CatalogError)
+    async def catalog_error(request: Request, exc: CatalogError) -> Response:
+        status = _status_of(exc)
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc)}, status_code=status)
+        return render_error(request, status, str(exc))
+
+    return app

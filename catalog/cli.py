@@ -1,0 +1,258 @@
+"""The `catalog` command line: every command is one call into the library.
+
+`--json` makes a command print exactly one JSON document on stdout; progress and messages go to stderr.
+Errors print one line naming what is wrong and exit with code 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from catalog.access import Actor
+from catalog.errors import CatalogError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="An AI-annotated data catalog.")
+source_app = typer.Typer(no_args_is_help=True, help="Register, list, test and remove sources.")
+app.add_typer(source_app, name="source")
+
+F = TypeVar("F", bound=Callable[..., Any])
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def handles_errors(func: F) -> F:
+    """Turn catalog and connector errors into one line on stderr and exit code 1."""
+    from connectors.base import ConnectorError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (CatalogError, ConnectorError) as exc:
+            fail(str(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _settings() -> Any:
+    from catalog.db import ensure_store
+    from catalog.settings import load_settings
+
+    settings = load_settings()
+    ensure_store(settings)
+    return settings
+
+
+def _actor() -> Actor:
+    return Actor.local()
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+@app.command()
+@handles_errors
+def init(as_json: JsonFlag = False) -> None:
+    """Create or upgrade the metadata store (idempotent)."""
+    from catalog.db import migrate
+    from catalog.secrets import redact_url
+    from catalog.settings import load_settings
+
+    settings = load_settings()
+    migrate(settings)
+    result = {"home": str(settings.home), "database": redact_url(settings.database_url), "ready": True}
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"catalog ready at {result['database']}")
+
+
+def _parse_options(items: list[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            fail(f"--option '{item}' must look like KEY=VALUE")
+        options[key.strip()] = value
+    return options
+
+
+@source_app.command("add")
+@handles_errors
+def source_add(
+    name: str,
+    url: str,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="KEY=VALUE, repeatable.")] = None,
+    check: Annotated[bool, typer.Option(help="Connect once to check the source.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a source: any SQLAlchemy URL (sqlite:///, postgresql://, mysql://, ...)."""
+    from catalog.db import session_scope
+    from catalog.sources import add_source, test_source
+
+    settings = _settings()
+    with session_scope(settings) as session:
+        summary = add_source(session, _actor(), name, url, _parse_options(option or []))
+        if check:
+            test_source(session, _actor(), name)
+    if as_json:
+        emit_json(summary)
+    else:
+        typer.echo(f"source '{name}' added ({summary['kind']}: {summary['url']})")
+
+
+@source_app.command("list")
+@handles_errors
+def source_list(as_json: JsonFlag = False) -> None:
+    """List sources with their last crawl."""
+    from catalog.db import session_scope
+    from catalog.render import sources_table
+    from catalog.sources import list_sources
+
+    with session_scope(_settings()) as session:
+        result = list_sources(session, _actor())
+    if as_json:
+        emit_json({"sources": result})
+    else:
+        sources_table(result)
+
+
+@source_app.command("test")
+@handles_errors
+def source_test(name: str) -> None:
+    """Connect to a source once and report whether it answers."""
+    from catalog.db import session_scope
+    from catalog.sources import test_source
+
+    with session_scope(_settings()) as session:
+        test_source(session, _actor(), name)
+    typer.echo(f"source '{name}' is reachable")
+
+
+@source_app.command("remove")
+@handles_errors
+def source_remove(name: str, yes: Annotated[bool, typer.Option("--yes", help="Also remove its datasets.")] = False
+                  ) -> None:
+    """Remove a source and everything crawled from it."""
+    from catalog.db import session_scope
+    from catalog.sources import remove_source
+
+    with session_scope(_settings()) as session:
+        result = remove_source(session, _actor(), name, force=yes)
+    typer.echo(f"source '{name}' removed ({result['datasets_removed']} datasets)")
+
+
+@app.command()
+@handles_errors
+def crawl(names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all).")] = None,
+          as_json: JsonFlag = False) -> None:
+    """Crawl sources: new, changed, unchanged and deleted datasets, and warnings."""
+    from catalog.crawl import crawl_sources
+    from catalog.render import crawl_progress, crawl_summary
+
+    settings = _settings()
+    with crawl_progress() as progress:
+        results = crawl_sources(settings, _actor(), names or None, progress)
+    if as_json:
+        emit_json({"crawls": results})
+    else:
+        crawl_summary(results)
+    failed = [r for r in results if r["status"] == "failed"]
+    for result in failed:
+        typer.echo(f"error: {result['error']}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+@handles_errors
+def datasets(
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    kind: Annotated[str | None, typer.Option(help="table, view, collection or file_set.")] = None,
+    q: Annotated[str | None, typer.Option("--filter", help="Substring of name or comment.")] = None,
+    deleted: Annotated[bool, typer.Option("--deleted", help="Include deleted datasets.")] = False,
+    limit: int = 100,
+    as_json: JsonFlag = False,
+) -> None:
+    """List datasets."""
+    from catalog.datasets import list_datasets
+    from catalog.db import session_scope
+    from catalog.render import datasets_table
+
+    with session_scope(_settings()) as session:
+        result = list_datasets(session, _actor(), source=source, kind=kind, q=q, include_deleted=deleted,
+                               limit=limit)
+    if as_json:
+        emit_json(result)
+    else:
+        datasets_table(result)
+
+
+@app.command()
+@handles_errors
+def show(dataset: str, as_json: JsonFlag = False) -> None:
+    """One dataset: columns, descriptions, keys and schema history."""
+    from catalog.datasets import get_dataset
+    from catalog.db import session_scope
+    from catalog.render import dataset_view
+
+    with session_scope(_settings()) as session:
+        result = get_dataset(session, _actor(), dataset)
+    if as_json:
+        emit_json(result)
+    else:
+        dataset_view(result)
+
+
+@app.command()
+@handles_errors
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          allow_remote: Annotated[bool, typer.Option(help="Serve an embedded catalog beyond this machine.")] = False
+          ) -> None:
+    """Serve the web UI and the JSON API."""
+    from catalog.serve import run_server
+
+    run_server(_settings(), host, port, allow_remote)
+
+
+@app.command()
+@handles_errors
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_ui: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve the UI when built.")] = True,
+    as_json: JsonFlag = False,
+) -> None:
+    """Build a catalog from bundled sample sources and serve it."""
+    from catalog.demo import build_demo
+    from catalog.render import crawl_progress, crawl_summary
+    from catalog.serve import run_server
+
+    settings = _settings()
+    with crawl_progress() as progress:
+        results = build_demo(settings, _actor(), progress)
+    if as_json:
+        emit_json({"crawls": results, "url": f"http://{host}:{port}/"})
+    else:
+        crawl_summary(results)
+    if serve_ui:
+        run_server(settings, host, port, allow_remote=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

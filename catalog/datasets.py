@@ -1,0 +1,124 @@
+"""Service functions for datasets: the filtered listing and the full dataset view.
+
+These return plain dicts; the JSON API serialises them and the pages render them, so both always agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.access import Action, Actor, Resource, require, visible_datasets
+from catalog.errors import InvalidInput, NotFound
+from catalog.models import Dataset, SchemaVersion, Source
+
+DATASET_KINDS = ("table", "view", "collection", "file_set")
+MAX_PAGE = 500
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_datasets(session: Session, actor: Actor, *, source: str | None = None, kind: str | None = None,
+                  q: str | None = None, include_deleted: bool = False, limit: int = 100, offset: int = 0
+                  ) -> dict[str, Any]:
+    """Datasets the actor may discover, filtered by source, kind and a name/comment substring."""
+    require(actor, Action.DISCOVER, Resource.catalog())
+    if kind and kind not in DATASET_KINDS:
+        raise InvalidInput(f"kind '{kind}' is not one of {', '.join(DATASET_KINDS)}")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+    if offset < 0:
+        raise InvalidInput("offset must not be negative")
+    query = select(Dataset).join(Source).where(visible_datasets(actor))
+    if source:
+        query = query.where(Source.name == source)
+    if kind:
+        query = query.where(Dataset.kind == kind)
+    if q:
+        pattern = f"%{_escape_like(q.lower())}%"
+        query = query.where(or_(func.lower(Dataset.name).like(pattern, escape="\\"),
+                                func.lower(Dataset.native_comment).like(pattern, escape="\\")))
+    if not include_deleted:
+        query = query.where(Dataset.deleted_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Dataset.name).limit(limit).offset(offset)).all()
+    column_counts = _column_counts(session, [d.id for d in rows])
+    return {
+        "total": total, "limit": limit, "offset": offset,
+        "datasets": [dataset_summary(d, column_counts.get(d.id, 0)) for d in rows],
+    }
+
+
+def _column_counts(session: Session, ids: list[int]) -> dict[int, int]:
+    from catalog.models import Column
+
+    if not ids:
+        return {}
+    query = select(Column.dataset_id, func.count()).where(Column.dataset_id.in_(ids)).group_by(Column.dataset_id)
+    return dict(session.execute(query).all())
+
+
+def dataset_summary(dataset: Dataset, column_count: int) -> dict[str, Any]:
+    return {
+        "name": dataset.name,
+        "source": dataset.name.split("/", 1)[0],
+        "path": dataset.path,
+        "kind": dataset.kind,
+        "description": dataset.native_comment,
+        "description_source": "source" if dataset.native_comment else None,
+        "row_estimate": dataset.row_estimate,
+        "columns": column_count,
+        "last_changed": dataset.last_changed.isoformat(),
+        "deleted": dataset.deleted,
+    }
+
+
+def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
+    """One dataset with columns and schema history (the `catalog show --json` shape)."""
+    require(actor, Action.READ_METADATA, Resource.dataset(name))
+    dataset = session.scalar(
+        select(Dataset).where(Dataset.name == name, visible_datasets(actor, Action.READ_METADATA))
+        .options(selectinload(Dataset.columns), selectinload(Dataset.schema_versions))
+    )
+    if dataset is None:
+        raise NotFound(f"dataset '{name}' does not exist")
+    return {
+        "name": dataset.name,
+        "source": dataset.name.split("/", 1)[0],
+        "path": dataset.path,
+        "kind": dataset.kind,
+        "description": dataset.native_comment,
+        "description_source": "source" if dataset.native_comment else None,
+        "row_estimate": dataset.row_estimate,
+        "properties": dict(dataset.properties or {}),
+        "first_seen": dataset.first_seen.isoformat(),
+        "last_seen": dataset.last_seen.isoformat(),
+        "last_changed": dataset.last_changed.isoformat(),
+        "deleted": dataset.deleted,
+        "schema_hash": dataset.schema_hash,
+        "columns": [
+            {
+                "name": c.name, "ordinal": c.ordinal, "type": c.native_type, "normalized_type": c.normalized_type,
+                "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
+                "nested_path": c.nested_path, "description": c.native_comment,
+                "description_source": "source" if c.native_comment else None, "classifications": [],
+            }
+            for c in dataset.columns
+        ],
+        "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
+        "versions": [],
+    }
+
+
+def _schema_version(version: SchemaVersion) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "schema_hash": version.schema_hash,
+        "created_at": version.created_at.isoformat(),
+        "columns": len(version.columns or []),
+        "diff": version.diff or {},
+    }

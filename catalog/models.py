@@ -1,0 +1,169 @@
+"""SQLAlchemy 2.0 models of crawled facts.
+
+Crawled facts (what a connector saw) live here. Human and AI metadata (descriptions, labels, owners) get their
+own tables in later issues, keyed by dataset id and column name, so a re-crawl that rewrites these rows never
+touches them.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite drops the zone; we put it back)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Source(Base):
+    """A registered source. `url` never holds a plain-text password: only `${ENV}` placeholders."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    url: Mapped[str] = mapped_column(Text)
+    options: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    datasets: Mapped[list[Dataset]] = relationship(back_populates="source", passive_deletes=True)
+
+
+class Dataset(Base):
+    """A table, view, collection or file set. `name` is `<source>/<path inside the source>`."""
+
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_source_id_path", "source_id", "path", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(1000), unique=True)
+    path: Mapped[str] = mapped_column(String(1000))
+    kind: Mapped[str] = mapped_column(String(40))
+    row_estimate: Mapped[int | None] = mapped_column(BigInteger)
+    native_comment: Mapped[str | None] = mapped_column(Text)
+    properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    schema_hash: Mapped[str] = mapped_column(String(64))
+    facts_hash: Mapped[str] = mapped_column(String(64))
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    last_changed: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column()
+
+    source: Mapped[Source] = relationship(back_populates="datasets")
+    columns: Mapped[list[Column]] = relationship(
+        back_populates="dataset", order_by="Column.ordinal", passive_deletes=True
+    )
+    schema_versions: Mapped[list[SchemaVersion]] = relationship(
+        back_populates="dataset", order_by="SchemaVersion.version", passive_deletes=True
+    )
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Column(Base):
+    """A column (or a nested field of a document) of the current schema of a dataset."""
+
+    __tablename__ = "columns"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(1000))
+    native_type: Mapped[str] = mapped_column(Text)
+    normalized_type: Mapped[str] = mapped_column(String(40))
+    nullable: Mapped[bool] = mapped_column(Boolean, default=True)
+    native_comment: Mapped[str | None] = mapped_column(Text)
+    nested_path: Mapped[str | None] = mapped_column(String(1000))
+    is_primary_key: Mapped[bool] = mapped_column(Boolean, default=False)
+    foreign_key: Mapped[str | None] = mapped_column(String(2000))
+
+    dataset: Mapped[Dataset] = relationship(back_populates="columns")
+
+
+class SchemaVersion(Base):
+    """One distinct schema of a dataset over time: its content hash, the columns and the diff to the previous."""
+
+    __tablename__ = "schema_versions"
+    __table_args__ = (UniqueConstraint("dataset_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    schema_hash: Mapped[str] = mapped_column(String(64))
+    columns: Mapped[list[Any]] = mapped_column()
+    diff: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    crawl_run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="schema_versions")
+
+
+class CrawlRun(Base):
+    """One crawl of one source: when, how it ended, what changed and what went wrong."""
+
+    __tablename__ = "crawl_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    new_count: Mapped[int] = mapped_column(Integer, default=0)
+    changed_count: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged_count: Mapped[int] = mapped_column(Integer, default=0)
+    deleted_count: Mapped[int] = mapped_column(Integer, default=0)
+    restored_count: Mapped[int] = mapped_column(Integer, default=0)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,102 @@
+"""Terminal rendering for the CLI (rich). Crawled text is wrapped in `Text`, never parsed as markup."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def _t(value: Any) -> Text:
+    return Text("" if value is None else str(value))
+
+
+def _count(value: int | None) -> str:
+    return "" if value is None else f"{value:,}"
+
+
+@contextmanager
+def crawl_progress() -> Iterator[Callable[[str, int], None] | None]:
+    """A progress display on stderr while datasets are read and stored (silent when not a terminal)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
+                  TimeElapsedColumn(), console=err_console, transient=True) as progress:
+        tasks = {"read": progress.add_task("reading datasets", total=None),
+                 "stored": progress.add_task("storing datasets", total=None)}
+
+        def advance(phase: str, n: int) -> None:
+            progress.advance(tasks[phase], n)
+
+        yield advance
+
+
+def crawl_summary(results: list[dict[str, Any]]) -> None:
+    table = Table(title="crawl")
+    for name in ("source", "status", "new", "changed", "unchanged", "deleted", "restored", "warnings", "seconds"):
+        table.add_column(name)
+    for r in results:
+        table.add_row(_t(r["source"]), _t(r["status"]), _t(r["new"]), _t(r["changed"]), _t(r["unchanged"]),
+                      _t(r["deleted"]), _t(r["restored"]), _t(len(r["warnings"])), _t(r["seconds"]))
+    console.print(table)
+    for r in results:
+        for w in r["warnings"][:50]:
+            err_console.print(Text(f"warning: {r['source']}: {w['dataset'] or ''}: {w['message']}"))
+        if len(r["warnings"]) > 50:
+            err_console.print(Text(f"... and {len(r['warnings']) - 50} more warnings (catalog source list --json)"))
+
+
+def sources_table(sources: list[dict[str, Any]]) -> None:
+    table = Table(title="sources")
+    for name in ("name", "kind", "url", "datasets", "last crawl", "status"):
+        table.add_column(name)
+    for s in sources:
+        run = s["last_crawl"] or {}
+        table.add_row(_t(s["name"]), _t(s["kind"]), _t(s["url"]), _t(s["datasets"]),
+                      _t(run.get("started_at", "never")), _t(run.get("status", "")))
+    console.print(table)
+
+
+def datasets_table(result: dict[str, Any]) -> None:
+    table = Table(title=f"datasets ({result['total']})")
+    for name in ("name", "kind", "columns", "rows", "description"):
+        table.add_column(name)
+    for d in result["datasets"]:
+        name = d["name"] + (" (deleted)" if d["deleted"] else "")
+        table.add_row(_t(name), _t(d["kind"]), _t(d["columns"]), _t(_count(d["row_estimate"])),
+                      _t(d["description"]))
+    console.print(table)
+
+
+def dataset_view(d: dict[str, Any]) -> None:
+    console.print(Text(f"{d['name']}  ({d['kind']}{', deleted' if d['deleted'] else ''})", style="bold"))
+    if d["description"]:
+        console.print(Text(d["description"]))
+    console.print(Text(f"rows (estimate): {_count(d['row_estimate']) or 'unknown'}   "
+                       f"last changed: {d['last_changed']}"))
+    table = Table()
+    for name in ("#", "column", "type", "null", "key", "description"):
+        table.add_column(name)
+    for c in d["columns"]:
+        key = "PK" if c["primary_key"] else ""
+        if c["foreign_key"]:
+            key = (key + " FK→" + c["foreign_key"]).strip()
+        table.add_row(_t(c["ordinal"]), _t(c["name"]), _t(c["type"]), _t("yes" if c["nullable"] else "no"),
+                      _t(key), _t(c["description"]))
+    console.print(table)
+    for v in d["schema_versions"]:
+        diff = v["diff"]
+        parts = [f"{k}: {', '.join(x if isinstance(x, str) else x['name'] for x in diff[k])}"
+                 for k in ("added", "removed", "retyped", "changed") if diff.get(k)]
+        console.print(Text(f"schema v{v['version']}  {v['created_at']}  {v['columns']} columns  "
+                           + ("; ".join(parts) if parts else "first seen")))

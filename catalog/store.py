@@ -1,0 +1,208 @@
+"""The only writer of crawled facts: applies a crawl's snapshots to the metadata store.
+
+A crawl is applied in two phases. First the connector's snapshots are streamed to a spool file, so a source
+that fails halfway leaves the store exactly as it was. Then the spool is applied in bounded transactions of
+`batch_size` datasets; deletions happen only after every batch succeeded, and only for datasets whose scope the
+connector listed completely.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from catalog.models import Column, Dataset, SchemaVersion, utcnow
+from catalog.schema_diff import diff_schemas, facts_hash, schema_columns, schema_hash
+from connectors.base import CrawlReport, DatasetSnapshot
+
+
+@dataclass
+class ApplyCounts:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    restored: int = 0
+    changed_names: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Known:
+    id: int
+    schema_hash: str
+    facts_hash: str
+    deleted: bool
+    row_estimate: int | None
+
+
+class Spool:
+    """Snapshots streamed to a temporary file: memory stays flat however large the source is."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] = tempfile.TemporaryFile(prefix="catalog-crawl-")
+        self.count = 0
+
+    def write_all(self, snapshots: Iterable[DatasetSnapshot]) -> None:
+        for snapshot in snapshots:
+            pickle.dump(snapshot, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+            self.count += 1
+
+    def read(self) -> Iterator[DatasetSnapshot]:
+        self._file.seek(0)
+        for _ in range(self.count):
+            yield pickle.load(self._file)  # noqa: S301 - our own file, written above
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _column_rows(dataset_id: int, snapshot: DatasetSnapshot) -> list[dict[str, Any]]:
+    return [
+        {
+            "dataset_id": dataset_id, "ordinal": c.ordinal, "name": c.name, "native_type": c.native_type,
+            "normalized_type": c.normalized_type, "nullable": c.nullable, "native_comment": c.comment,
+            "nested_path": c.nested_path, "is_primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
+        }
+        for c in snapshot.columns
+    ]
+
+
+class CrawlApplier:
+    """Applies the snapshots of one crawl of one source."""
+
+    def __init__(self, sessions: sessionmaker[Session], source_id: int, source_name: str, run_id: int,
+                 batch_size: int = 200) -> None:
+        self.sessions = sessions
+        self.source_id = source_id
+        self.source_name = source_name
+        self.run_id = run_id
+        self.batch_size = max(1, batch_size)
+        self.counts = ApplyCounts()
+        self.seen: set[str] = set()
+        with sessions() as session:
+            self.known = {
+                row.path: _Known(row.id, row.schema_hash, row.facts_hash, row.deleted_at is not None,
+                                 row.row_estimate)
+                for row in session.execute(
+                    select(Dataset.id, Dataset.path, Dataset.schema_hash, Dataset.facts_hash, Dataset.deleted_at,
+                           Dataset.row_estimate).where(Dataset.source_id == source_id)
+                )
+            }
+
+    def apply(self, snapshots: Iterable[DatasetSnapshot], progress: Any = None) -> None:
+        batch: list[DatasetSnapshot] = []
+        for snapshot in snapshots:
+            if snapshot.path in self.seen:
+                continue  # a connector that yields a path twice: first one wins
+            self.seen.add(snapshot.path)
+            batch.append(snapshot)
+            if len(batch) >= self.batch_size:
+                self._apply_batch(batch, progress)
+                batch = []
+        if batch:
+            self._apply_batch(batch, progress)
+
+    def _apply_batch(self, batch: list[DatasetSnapshot], progress: Any) -> None:
+        now = utcnow()
+        touched: list[int] = []
+        with self.sessions.begin() as session:
+            for snapshot in batch:
+                digest_columns = schema_columns(snapshot)
+                digest = schema_hash(digest_columns)
+                facts = facts_hash(snapshot, digest)
+                known = self.known.get(snapshot.path)
+                if known is None:
+                    self._insert(session, snapshot, digest_columns, digest, facts, now)
+                    self.counts.new += 1
+                    continue
+                if known.deleted:
+                    self.counts.restored += 1
+                if known.facts_hash == facts:
+                    touched.append(known.id)
+                    if known.row_estimate != snapshot.row_estimate:
+                        session.execute(update(Dataset).where(Dataset.id == known.id)
+                                        .values(row_estimate=snapshot.row_estimate))
+                    if not known.deleted:
+                        self.counts.unchanged += 1
+                    else:
+                        session.execute(update(Dataset).where(Dataset.id == known.id).values(deleted_at=None))
+                    continue
+                self._update(session, known, snapshot, digest_columns, digest, facts, now)
+                if not known.deleted:
+                    self.counts.changed += 1
+            if touched:
+                session.execute(update(Dataset).where(Dataset.id.in_(touched)).values(last_seen=now))
+        if progress is not None:
+            progress(len(batch))
+
+    def _insert(self, session: Session, snapshot: DatasetSnapshot, columns: list[dict[str, Any]], digest: str,
+                facts: str, now: datetime) -> None:
+        dataset = Dataset(
+            source_id=self.source_id, name=f"{self.source_name}/{snapshot.path}", path=snapshot.path,
+            kind=snapshot.kind.value, row_estimate=snapshot.row_estimate, native_comment=snapshot.comment,
+            properties=dict(snapshot.properties), schema_hash=digest, facts_hash=facts,
+            first_seen=now, last_seen=now, last_changed=now,
+        )
+        session.add(dataset)
+        session.flush()
+        if snapshot.columns:
+            session.execute(insert(Column), _column_rows(dataset.id, snapshot))
+        session.add(SchemaVersion(dataset_id=dataset.id, version=1, schema_hash=digest, columns=columns,
+                                  diff={}, crawl_run_id=self.run_id, created_at=now))
+        self.counts.changed_names.append(dataset.name)
+
+    def _update(self, session: Session, known: _Known, snapshot: DatasetSnapshot, columns: list[dict[str, Any]],
+                digest: str, facts: str, now: datetime) -> None:
+        session.execute(update(Dataset).where(Dataset.id == known.id).values(
+            kind=snapshot.kind.value, row_estimate=snapshot.row_estimate, native_comment=snapshot.comment,
+            properties=dict(snapshot.properties), schema_hash=digest, facts_hash=facts,
+            last_seen=now, last_changed=now, deleted_at=None,
+        ))
+        self._replace_columns(session, known.id, snapshot)
+        if digest != known.schema_hash:
+            previous = session.execute(
+                select(SchemaVersion.version, SchemaVersion.columns).where(SchemaVersion.dataset_id == known.id)
+                .order_by(SchemaVersion.version.desc()).limit(1)
+            ).first()
+            version, old_columns = previous if previous else (0, [])
+            session.add(SchemaVersion(dataset_id=known.id, version=version + 1, schema_hash=digest,
+                                      columns=columns, diff=diff_schemas(old_columns, columns),
+                                      crawl_run_id=self.run_id, created_at=now))
+        self.counts.changed_names.append(f"{self.source_name}/{snapshot.path}")
+
+    def _replace_columns(self, session: Session, dataset_id: int, snapshot: DatasetSnapshot) -> None:
+        """Update columns in place by name (ids stay stable), drop the gone ones, add the new ones."""
+        existing = dict(session.execute(
+            select(Column.name, Column.id).where(Column.dataset_id == dataset_id)
+        ).all())
+        rows = _column_rows(dataset_id, snapshot)
+        gone = [cid for name, cid in existing.items() if name not in {r["name"] for r in rows}]
+        if gone:
+            session.execute(delete(Column).where(Column.id.in_(gone)))
+        updates = [{"id": existing[r["name"]], **r} for r in rows if r["name"] in existing]
+        if updates:
+            session.execute(update(Column), updates)
+        fresh = [r for r in rows if r["name"] not in existing]
+        if fresh:
+            session.execute(insert(Column), fresh)
+
+    def finish(self, report: CrawlReport) -> ApplyCounts:
+        """Soft-delete datasets missing from this crawl, unless their scope was not listed completely."""
+        missing = [
+            known.id for path, known in self.known.items()
+            if path not in self.seen and not known.deleted and report.covers(path)
+        ]
+        now = utcnow()
+        for start in range(0, len(missing), 500):
+            chunk = missing[start:start + 500]
+            with self.sessions.begin() as session:
+                session.execute(update(Dataset).where(Dataset.id.in_(chunk)).values(deleted_at=now, last_changed=now))
+        self.counts.deleted = len(missing)
+        return self.counts

@@ -1,0 +1,146 @@
+"""The connector contract: frozen snapshots, a crawl report that collects warnings, one small base class."""
+
+from __future__ import annotations
+
+import fnmatch
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, ClassVar
+
+
+class DatasetKind(StrEnum):
+    TABLE = "table"
+    VIEW = "view"
+    COLLECTION = "collection"
+    FILE_SET = "file_set"
+
+
+class ConnectorError(Exception):
+    """The source as a whole cannot be crawled (unreachable, wrong password, missing driver)."""
+
+    def __init__(self, source: str, message: str) -> None:
+        super().__init__(f"source '{source}': {message}")
+        self.source = source
+
+
+@dataclass(frozen=True)
+class ColumnSnapshot:
+    """One column or nested field as the source reports it."""
+
+    name: str
+    ordinal: int
+    native_type: str
+    normalized_type: str
+    nullable: bool = True
+    comment: str | None = None
+    nested_path: str | None = None
+    is_primary_key: bool = False
+    foreign_key: str | None = None  # "<dataset path>.<column>" inside the same source
+
+    def schema_facts(self) -> dict[str, Any]:
+        """What makes up the schema (and so its hash); comments are metadata, not schema."""
+        return {
+            "name": self.name,
+            "ordinal": self.ordinal,
+            "native_type": self.native_type,
+            "normalized_type": self.normalized_type,
+            "nullable": self.nullable,
+            "nested_path": self.nested_path,
+            "primary_key": self.is_primary_key,
+            "foreign_key": self.foreign_key,
+        }
+
+
+@dataclass(frozen=True)
+class DatasetSnapshot:
+    """One dataset as crawled. `path` is the path inside the source, e.g. `public/orders`."""
+
+    path: str
+    kind: DatasetKind
+    columns: tuple[ColumnSnapshot, ...]
+    row_estimate: int | None = None
+    comment: str | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CrawlWarning:
+    dataset: str | None
+    message: str
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"dataset": self.dataset, "message": self.message}
+
+
+@dataclass
+class CrawlReport:
+    """Collects per-dataset warnings instead of aborting the crawl.
+
+    `incomplete_scopes` names path prefixes (a schema, a folder) that could not be listed in full: datasets
+    under them are not soft-deleted when missing, because their absence proves nothing.
+    """
+
+    source: str
+    warnings: list[CrawlWarning] = field(default_factory=list)
+    incomplete_scopes: set[str] = field(default_factory=set)
+
+    def warn(self, dataset: str | None, message: str) -> None:
+        self.warnings.append(CrawlWarning(dataset, message))
+
+    def mark_incomplete(self, scope: str, message: str) -> None:
+        self.incomplete_scopes.add(scope)
+        self.warn(scope, message)
+
+    def covers(self, path: str) -> bool:
+        """True when a missing dataset at `path` may be taken as deleted."""
+        return not any(path == s or path.startswith(s.rstrip("/") + "/") or s == "" for s in self.incomplete_scopes)
+
+
+@dataclass(frozen=True)
+class NameFilter:
+    """Include and exclude glob patterns (comma-separated in source options), matched case-sensitively."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, str], include_key: str, exclude_key: str) -> NameFilter:
+        def split(key: str) -> tuple[str, ...]:
+            return tuple(p.strip() for p in options.get(key, "").split(",") if p.strip())
+
+        return cls(split(include_key), split(exclude_key))
+
+    def accepts(self, *names: str) -> bool:
+        """True when any of `names` (say `orders` and `public/orders`) is included and none is excluded."""
+        def matches(patterns: tuple[str, ...]) -> bool:
+            return any(fnmatch.fnmatchcase(n, p) for n in names for p in patterns)
+
+        if self.include and not matches(self.include):
+            return False
+        return not matches(self.exclude)
+
+
+class Connector(ABC):
+    """Base of every connector: a name, a constructor that does no I/O, `crawl` and `test_connection`."""
+
+    kind: ClassVar[str]
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, name: str, url: str, options: Mapping[str, str] | None = None) -> None:
+        self.name = name
+        self.url = url  # already resolved: may carry a secret, never print it
+        self.options = dict(options or {})
+
+    @abstractmethod
+    def crawl(self, report: CrawlReport) -> Iterator[DatasetSnapshot]:
+        """Yield one snapshot per dataset; put per-dataset problems into `report`."""
+
+    @abstractmethod
+    def test_connection(self) -> None:
+        """Raise `ConnectorError` with one clear line when the source cannot be reached."""
+
+    @classmethod
+    def handles(cls, url: str) -> bool:
+        return any(url.startswith(s) for s in cls.schemes)

@@ -1,0 +1,81 @@
+"""PostgreSQL: three bulk pg_catalog queries per schema (relations, columns, keys).
+
+Read inside one REPEATABLE READ transaction per schema so the three queries see the same snapshot: a table
+dropped mid-crawl is either fully there or fully absent, never half-read.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, text
+
+from connectors.base import DatasetKind, NameFilter
+from connectors.sql.rows import ColumnRow, RelationRow, SchemaRows
+
+_KINDS = {"r": DatasetKind.TABLE, "p": DatasetKind.TABLE, "f": DatasetKind.TABLE,
+          "v": DatasetKind.VIEW, "m": DatasetKind.VIEW}
+_KIND_PROPS = {"p": "partitioned table", "f": "foreign table", "m": "materialized view"}
+
+SCHEMAS = text("""
+    SELECT nspname FROM pg_catalog.pg_namespace
+    WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'
+    ORDER BY nspname
+""")
+
+RELATIONS = text("""
+    SELECT c.relname, c.relkind, c.reltuples::bigint AS reltuples,
+           obj_description(c.oid, 'pg_class') AS comment
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
+""")
+
+COLUMNS = text("""
+    SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
+           a.attnotnull, col_description(a.attrelid, a.attnum) AS comment
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
+      AND a.attnum > 0 AND NOT a.attisdropped
+""")
+
+KEYS = text("""
+    SELECT c.relname, con.contype, a.attname, fn.nspname AS ref_schema, fc.relname AS ref_table,
+           fa.attname AS ref_column
+    FROM pg_catalog.pg_constraint con
+    JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(attnum, fattnum)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+    LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+    LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+    LEFT JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.fattnum
+    WHERE n.nspname = :schema AND con.contype IN ('p', 'f')
+""")
+
+
+class PostgresReader:
+    isolation_level = "REPEATABLE READ"
+
+    def list_schemas(self, conn: Connection) -> list[str]:
+        return [row[0] for row in conn.execute(SCHEMAS)]
+
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
+        rows = SchemaRows(schema)
+        params = {"schema": schema}
+        for name, kind, reltuples, comment in conn.execute(RELATIONS, params):
+            if not tables.accepts(name, f"{schema}/{name}"):
+                continue
+            props = {"storage": _KIND_PROPS[kind]} if kind in _KIND_PROPS else {}
+            estimate = int(reltuples) if reltuples is not None and reltuples >= 0 else None
+            rows.relations[name] = RelationRow(name, _KINDS[kind], estimate, comment, properties=props)
+        for table, attnum, name, type_, notnull, comment in conn.execute(COLUMNS, params):
+            if table in rows.relations:
+                rows.columns.append(ColumnRow(table, attnum, name, type_, not notnull, comment))
+        for table, contype, column, ref_schema, ref_table, ref_column in conn.execute(KEYS, params):
+            if table not in rows.relations:
+                continue
+            if contype == "p":
+                rows.primary_keys.add((table, column))
+            else:
+                rows.add_foreign_key(table, column, ref_schema, ref_table, ref_column)
+        return rows, set()

@@ -1,0 +1,33 @@
+"""Small helpers shared by tests: register and crawl a source, read a dataset."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.access import Actor
+from catalog.crawl import crawl_source
+from catalog.datasets import get_dataset, list_datasets
+from catalog.db import session_scope
+from catalog.settings import Settings
+from catalog.sources import add_source
+
+LOCAL = Actor.local()
+
+
+def register(settings: Settings, name: str, url: str, **options: str) -> None:
+    with session_scope(settings) as session:
+        add_source(session, LOCAL, name, url, options)
+
+
+def crawl(settings: Settings, name: str) -> dict[str, Any]:
+    return crawl_source(settings, LOCAL, name)
+
+
+def show(settings: Settings, name: str) -> dict[str, Any]:
+    with session_scope(settings) as session:
+        return get_dataset(session, LOCAL, name)
+
+
+def names(settings: Settings, **filters: Any) -> list[str]:
+    with session_scope(settings) as session:
+        return [d["name"] for d in list_datasets(session, LOCAL, limit=500, **filters)["datasets"]]
