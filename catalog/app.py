@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog import __version__
 from catalog.db import ensure_store
@@ -28,14 +30,15 @@ def _status_of(exc: CatalogError) -> int:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
+    from catalog.api import router as api_router
     from web.routes import render_error
     from web.routes import router as page_router
 
-    from catalog.api import router as api_router
-
     settings = settings or load_settings()
     ensure_store(settings)
-    app = FastAPI(title="catalog", version=__version__, docs_url="/api/docs", openapi_url="/api/openapi.json")
+    # No Swagger/ReDoc pages: they load their assets from a CDN. The OpenAPI document itself is served.
+    app = FastAPI(title="catalog", version=__version__, docs_url=None, redoc_url=None,
+                  openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.include_router(api_router)
     app.include_router(page_router)
@@ -48,5 +51,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc)}, status_code=status)
         return render_error(request, status, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        return render_error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'query')}: {e.get('msg', 'invalid')}"
+            for e in exc.errors()
+        )
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": problems}, status_code=400)
+        return render_error(request, 400, problems)
 
     return app

@@ -23,7 +23,7 @@ class Settings:
 
     home: Path
     database_url: str
-    crawl_batch_size: int = 200
+    crawl_batch_size: int = 500
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -40,7 +40,7 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
     """Build settings from arguments, then the environment, then defaults."""
     home_path = Path(home).expanduser().resolve() if home else default_home()
     url = database_url or os.environ.get("CATALOG_DATABASE_URL") or f"sqlite:///{home_path / 'catalog.db'}"
-    batch = int(os.environ.get("CATALOG_CRAWL_BATCH_SIZE", "200"))
+    batch = int(os.environ.get("CATALOG_CRAWL_BATCH_SIZE", "500"))
     mode = os.environ.get("CATALOG_MODE", "embedded")
     return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode)
 

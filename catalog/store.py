@@ -42,6 +42,9 @@ class _Known:
     row_estimate: int | None
 
 
+_Fresh = tuple[DatasetSnapshot, list[dict[str, Any]], str, str]  # snapshot, schema columns, schema hash, facts hash
+
+
 class Spool:
     """Snapshots streamed to a temporary file: memory stays flat however large the source is."""
 
@@ -112,6 +115,7 @@ class CrawlApplier:
     def _apply_batch(self, batch: list[DatasetSnapshot], progress: Any) -> None:
         now = utcnow()
         touched: list[int] = []
+        fresh: list[_Fresh] = []
         with self.sessions.begin() as session:
             for snapshot in batch:
                 digest_columns = schema_columns(snapshot)
@@ -119,44 +123,52 @@ class CrawlApplier:
                 facts = facts_hash(snapshot, digest)
                 known = self.known.get(snapshot.path)
                 if known is None:
-                    self._insert(session, snapshot, digest_columns, digest, facts, now)
-                    self.counts.new += 1
+                    fresh.append((snapshot, digest_columns, digest, facts))
                     continue
                 if known.deleted:
                     self.counts.restored += 1
-                if known.facts_hash == facts:
-                    touched.append(known.id)
-                    if known.row_estimate != snapshot.row_estimate:
-                        session.execute(update(Dataset).where(Dataset.id == known.id)
-                                        .values(row_estimate=snapshot.row_estimate))
-                    if not known.deleted:
-                        self.counts.unchanged += 1
-                    else:
-                        session.execute(update(Dataset).where(Dataset.id == known.id).values(deleted_at=None))
+                if known.facts_hash != facts:
+                    self._update(session, known, snapshot, digest_columns, digest, facts, now)
+                    self.counts.changed += 0 if known.deleted else 1
                     continue
-                self._update(session, known, snapshot, digest_columns, digest, facts, now)
-                if not known.deleted:
-                    self.counts.changed += 1
+                touched.append(known.id)
+                if known.row_estimate != snapshot.row_estimate or known.deleted:
+                    session.execute(update(Dataset).where(Dataset.id == known.id)
+                                    .values(row_estimate=snapshot.row_estimate, deleted_at=None))
+                self.counts.unchanged += 0 if known.deleted else 1
+            if fresh:
+                self._insert_new(session, fresh, now)
             if touched:
                 session.execute(update(Dataset).where(Dataset.id.in_(touched)).values(last_seen=now))
         if progress is not None:
             progress(len(batch))
 
-    def _insert(self, session: Session, snapshot: DatasetSnapshot, columns: list[dict[str, Any]], digest: str,
-                facts: str, now: datetime) -> None:
-        dataset = Dataset(
-            source_id=self.source_id, name=f"{self.source_name}/{snapshot.path}", path=snapshot.path,
-            kind=snapshot.kind.value, row_estimate=snapshot.row_estimate, native_comment=snapshot.comment,
-            properties=dict(snapshot.properties), schema_hash=digest, facts_hash=facts,
-            first_seen=now, last_seen=now, last_changed=now,
-        )
-        session.add(dataset)
-        session.flush()
-        if snapshot.columns:
-            session.execute(insert(Column), _column_rows(dataset.id, snapshot))
-        session.add(SchemaVersion(dataset_id=dataset.id, version=1, schema_hash=digest, columns=columns,
-                                  diff={}, crawl_run_id=self.run_id, created_at=now))
-        self.counts.changed_names.append(dataset.name)
+    def _insert_new(self, session: Session, fresh: list[_Fresh], now: datetime) -> None:
+        """Insert new datasets with their columns and first schema version: three bulk statements."""
+        conn = session.connection()
+        rows = [
+            {
+                "source_id": self.source_id, "name": f"{self.source_name}/{snapshot.path}", "path": snapshot.path,
+                "kind": snapshot.kind.value, "row_estimate": snapshot.row_estimate,
+                "native_comment": snapshot.comment, "properties": dict(snapshot.properties),
+                "schema_hash": digest, "facts_hash": facts, "first_seen": now, "last_seen": now,
+                "last_changed": now, "deleted_at": None,
+            }
+            for snapshot, _, digest, facts in fresh
+        ]
+        table = Dataset.__table__
+        inserted = conn.execute(insert(table).returning(table.c.id, table.c.path, sort_by_parameter_order=True), rows)
+        ids = {path: id_ for id_, path in inserted}
+        columns = [row for snapshot, *_ in fresh for row in _column_rows(ids[snapshot.path], snapshot)]
+        if columns:
+            conn.execute(insert(Column.__table__), columns)
+        conn.execute(insert(SchemaVersion.__table__), [
+            {"dataset_id": ids[snapshot.path], "version": 1, "schema_hash": digest, "columns": digest_columns,
+             "diff": {}, "crawl_run_id": self.run_id, "created_at": now}
+            for snapshot, digest_columns, digest, _ in fresh
+        ])
+        self.counts.new += len(fresh)
+        self.counts.changed_names.extend(row["name"] for row in rows)
 
     def _update(self, session: Session, known: _Known, snapshot: DatasetSnapshot, columns: list[dict[str, Any]],
                 digest: str, facts: str, now: datetime) -> None:

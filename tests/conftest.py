@@ -74,13 +74,21 @@ def pg_schema(pg_url: str) -> Iterator[tuple[str, str]]:
 
 
 @pytest.fixture
-def pg_store(pg_schema: tuple[str, str], tmp_path: Path) -> Settings:
-    """A catalog whose metadata store lives on PostgreSQL, in its own schema (search_path)."""
-    url, schema = pg_schema
-    store_url = f"{url}?options=-csearch_path%3D{schema}"
-    result = load_settings(home=tmp_path / "pg-home", database_url=store_url)
+def pg_store(pg_url: str, tmp_path: Path) -> Iterator[Settings]:
+    """A catalog whose metadata store lives on PostgreSQL, in a schema of its own (via search_path)."""
+    schema = scratch_name("store")
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    result = load_settings(home=tmp_path / "pg-home", database_url=f"{pg_url}?options=-csearch_path%3D{schema}")
     migrate(result)
-    return result
+    yield result
+    from catalog.db import get_engine
+
+    get_engine(result).dispose()
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ dialects: `varchar(255)`, `TEXT` and `character varying` are all `string`.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 NORMALIZED_TYPES = (
     "boolean", "integer", "decimal", "float", "string", "date", "time", "timestamp", "interval",
@@ -35,6 +36,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+@lru_cache(maxsize=4096)
 def normalize_type(native: str) -> str:
     """Return one of `NORMALIZED_TYPES` for a native type name (case and modifiers ignored)."""
     text = " ".join(native.strip().lower().split())

@@ -1,0 +1,100 @@
+"""Jinja filters for the pages: URLs of odd names, numbers, dates and small labels.
+
+Why filters and not template logic: dataset names hold '/', spaces, quotes and unicode, so every link must be
+built by one tested function; and numbers and dates should look the same on every page.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import jinja2
+
+STATUS_TONES = {
+    "succeeded": "ok",
+    "partial": "warn",
+    "interrupted": "warn",
+    "running": "info",
+    "failed": "bad",
+}
+
+DESCRIPTION_ORIGINS = {
+    "source": "from source comment",
+    "human": "written by a person",
+    "ai": "AI suggestion",
+}
+
+
+def dataset_url(name: str) -> str:
+    """The page of a dataset; '/' stays readable, everything else (spaces, '?', '#', '%') is quoted."""
+    return "/datasets/" + quote(name, safe="/")
+
+
+def source_url(name: str) -> str:
+    return "/sources/" + quote(name, safe="")
+
+
+def thousands(value: int | None) -> str:
+    """Row estimates as 1,234,567; a missing estimate says so instead of pretending to be zero."""
+    if value is None:
+        return "unknown"
+    return f"{value:,}"
+
+
+def when(value: str | None) -> str:
+    """An ISO timestamp from the services, shown as 'YYYY-MM-DD HH:MM UTC'."""
+    if not value:
+        return "never"
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short_hash(value: str | None, length: int = 12) -> str:
+    return (value or "")[:length]
+
+
+def prop_value(value: Any) -> str:
+    """A property value as text (JSON for lists, dicts and numbers); autoescaping does the rest."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def status_tone(status: str | None) -> str:
+    return STATUS_TONES.get(status or "", "neutral")
+
+
+def description_origin(origin: str | None) -> str:
+    if not origin:
+        return ""
+    return DESCRIPTION_ORIGINS.get(origin, f"from {origin}")
+
+
+def fk_dataset(foreign_key: str | None, source: str) -> str | None:
+    """The dataset a foreign key points at: `main/customers.id` in source `shop` is `shop/main/customers`."""
+    if not foreign_key or "." not in foreign_key:
+        return None
+    return f"{source}/{foreign_key.rsplit('.', 1)[0]}"
+
+
+def install(env: jinja2.Environment) -> None:
+    """Register every filter on the pages' Jinja environment."""
+    env.filters.update({
+        "dataset_url": dataset_url,
+        "source_url": source_url,
+        "thousands": thousands,
+        "when": when,
+        "short_hash": short_hash,
+        "prop_value": prop_value,
+        "status_tone": status_tone,
+        "description_origin": description_origin,
+        "fk_dataset": fk_dataset,
+    })
