@@ -1,0 +1,108 @@
+"""The CLI through typer's test runner: JSON output, one-line errors, exit codes, no secrets printed."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from catalog.cli import app
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("CATALOG_HOME", str(tmp_path / "cli-home"))
+    return CliRunner()
+
+
+def run(cli: CliRunner, *args: str, code: int = 0) -> str:
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == code, (result.stdout, result.stderr)
+    return result.stdout
+
+
+def errors(cli: CliRunner, *args: str) -> str:
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_init_is_idempotent_and_json(cli: CliRunner, tmp_path: Path) -> None:
+    first = json.loads(run(cli, "init", "--json"))
+    second = json.loads(run(cli, "init", "--json"))
+    assert first == second and first["ready"] is True
+    assert (tmp_path / "cli-home" / "catalog.db").exists()
+
+
+def test_add_crawl_list_show(cli: CliRunner, sqlite_source: Path) -> None:
+    run(cli, "source", "add", "shop", f"sqlite:///{sqlite_source}")
+    crawl = json.loads(run(cli, "crawl", "--json"))
+    assert crawl["crawls"][0]["new"] == 4 and crawl["crawls"][0]["status"] == "succeeded"
+    sources = json.loads(run(cli, "source", "list", "--json"))["sources"]
+    assert sources[0]["name"] == "shop" and sources[0]["datasets"] == 4
+    listing = json.loads(run(cli, "datasets", "--kind", "view", "--json"))
+    assert [d["name"] for d in listing["datasets"]] == ["shop/main/v_orders"]
+    shown = json.loads(run(cli, "show", "shop/main/customers", "--json"))
+    assert shown["name"] == "shop/main/customers" and shown["source"] == "shop"
+    column = shown["columns"][1]
+    assert {"name", "type", "description", "description_source", "classifications"} <= column.keys()
+    assert column["description"] == "customer email" and column["description_source"] == "source"
+    human = run(cli, "show", "shop/main/customers")
+    assert "c_eml" in human and "customer email" in human
+
+
+def test_plain_password_is_refused_and_references_are_kept(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    line = errors(cli, "source", "add", "pg", "postgresql://app:hunter2@db.internal/shop")
+    assert "plain-text password" in line and "hunter2" not in line
+    run(cli, "source", "add", "pg", "postgresql://app:${SHOP_PW}@127.0.0.1:1/shop")
+    out = run(cli, "source", "list", "--json")
+    assert "${SHOP_PW}" in out
+    monkeypatch.setenv("SHOP_PW", "s3cr3t-value")
+    result = cli.invoke(app, ["crawl", "pg", "--json"])
+    assert result.exit_code == 1
+    assert "s3cr3t-value" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("nosuchdialect://x/y", "unknown SQL dialect 'nosuchdialect'"),
+    ("mssql+pyodbc://u@host/db", "the driver for 'mssql+pyodbc' is not installed"),
+    ("postgresql://postgres@127.0.0.1:1/test", "cannot connect"),
+])
+def test_unusable_sources_fail_with_one_line(cli: CliRunner, url: str, expected: str) -> None:
+    run(cli, "source", "add", "bad", url, "--option", "connect_timeout=3")
+    line = errors(cli, "crawl", "bad")
+    assert line.startswith("error: source 'bad': ") and expected in line
+
+
+def test_unknown_names_and_bad_arguments(cli: CliRunner) -> None:
+    assert errors(cli, "show", "nope/x") == "error: dataset 'nope/x' does not exist"
+    assert errors(cli, "crawl", "ghost") == "error: source 'ghost' does not exist"
+    assert "KEY=VALUE" in errors(cli, "source", "add", "x", "sqlite:///x.db", "--option", "novalue")
+    assert "invalid" in errors(cli, "source", "add", "bad/name", "sqlite:///x.db")
+    assert "kind 'nonsense'" in errors(cli, "datasets", "--kind", "nonsense")
+
+
+def test_remove_needs_confirmation_when_datasets_exist(cli: CliRunner, sqlite_source: Path) -> None:
+    run(cli, "source", "add", "shop", f"sqlite:///{sqlite_source}")
+    run(cli, "crawl")
+    assert "--yes" in errors(cli, "source", "remove", "shop")
+    run(cli, "source", "remove", "shop", "--yes")
+    assert json.loads(run(cli, "source", "list", "--json")) == {"sources": []}
+
+
+def test_serve_refuses_remote_host_in_embedded_mode(cli: CliRunner) -> None:
+    assert "refusing to serve" in errors(cli, "serve", "--host", "0.0.0.0")
+
+
+def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
+    result = json.loads(run(cli, "demo", "--no-serve", "--json"))
+    crawl = result["crawls"][0]
+    assert crawl["status"] == "succeeded" and crawl["new"] >= 10
+    shown = json.loads(run(cli, "show", "shop/main/customers", "--json"))
+    assert any(c["name"] == "c_eml" for c in shown["columns"])
+    again = json.loads(run(cli, "demo", "--no-serve", "--json"))["crawls"][0]
+    assert again["new"] == 0 and again["unchanged"] == crawl["new"]
