@@ -39,6 +39,9 @@ import psycopg
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from latency_proxy import LatencyProxy  # noqa: E402 - a sibling script module, not a package
+
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SOURCE_NAME = "bench"
 REFLECTION_TARGET = 10.0  # per-table reflection seconds / catalog first-crawl seconds
@@ -236,7 +239,7 @@ def fmt_inproc(value: Any) -> str:
     return f" (in-process {float(value):.2f} s)" if isinstance(value, int | float) else ""
 
 
-def report(tables: int, columns: int, catalog: dict[str, Any], reflection: float) -> None:
+def report(tables: int, columns: int, catalog: dict[str, Any], reflection: float, rtt_ms: float) -> None:
     ratio_reflect = reflection / catalog["first"]
     ratio_recrawl = catalog["first"] / catalog["again"]
     rows = [
@@ -249,11 +252,26 @@ def report(tables: int, columns: int, catalog: dict[str, Any], reflection: float
         ("first crawl / re-crawl", f"{ratio_recrawl:.1f}x", f"target >= {RECRAWL_TARGET:g}x  "
                                                               f"{verdict(ratio_recrawl, RECRAWL_TARGET)}"),
     ]
-    print(f"\nSQL crawl benchmark: {tables} tables x {columns} columns")
+    link = "loopback" if rtt_ms == 0 else f"through a {rtt_ms:g} ms round-trip link (bench/latency_proxy.py)"
+    print(f"\nSQL crawl benchmark: {tables} tables x {columns} columns, {link}")
     for label, value, note in rows:
         print(f"  {label:<32} {value:<32} {note}".rstrip())
     overall = ratio_reflect >= REFLECTION_TARGET and ratio_recrawl >= RECRAWL_TARGET
     print(f"  overall: {'PASS' if overall else 'FAIL'}")
+
+
+def measure_link(args: argparse.Namespace, schema: str, rtt_ms: float) -> None:
+    """Time both approaches over one link: plain loopback, or the latency proxy in front of the server."""
+    if rtt_ms == 0:
+        catalog = time_catalog(args.url, schema, args.tables)
+        reflection = time_reflection(args.url, schema, args.tables)
+    else:
+        parsed = make_url(args.url)
+        with LatencyProxy(parsed.host or "127.0.0.1", parsed.port or 5432, rtt_ms) as port:
+            url = parsed.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+            catalog = time_catalog(url, schema, args.tables)
+            reflection = time_reflection(url, schema, args.tables)
+    report(args.tables, args.columns, catalog, reflection, rtt_ms)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -261,7 +279,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tables", type=int, default=2000)
     parser.add_argument("--columns", type=int, default=25)
     parser.add_argument("--url", default=os.environ.get("CATALOG_TEST_POSTGRES_URL") or DEFAULT_URL)
+    parser.add_argument("--rtt-ms", default="0,1",
+                        help="comma-separated emulated network round trips in ms (0 = plain loopback)")
     args = parser.parse_args(argv)
+    args.rtt_ms = [float(x) for x in str(args.rtt_ms).split(",") if x.strip()]
     if args.tables < 1 or args.columns < 2:
         parser.error("need --tables >= 1 and --columns >= 2")
     return args
@@ -273,9 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         created = create_schema(args.url, schema, args.tables, args.columns)
         print(f"created {schema}: {args.tables} tables x {args.columns} columns in {created:.1f} s", flush=True)
-        catalog = time_catalog(args.url, schema, args.tables)
-        reflection = time_reflection(args.url, schema, args.tables)
-        report(args.tables, args.columns, catalog, reflection)
+        for rtt in args.rtt_ms:
+            measure_link(args, schema, rtt)
     finally:
         drop_schema(args.url, schema, args.tables)
     return 0

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import Column, Dataset, SchemaVersion, utcnow
 from catalog.schema_diff import diff_schemas, facts_hash, schema_columns, schema_hash
-from connectors.base import CrawlReport, DatasetSnapshot
+from connectors.base import ColumnSnapshot, CrawlReport, DatasetKind, DatasetSnapshot
 
 
 @dataclass
@@ -46,21 +46,29 @@ _Fresh = tuple[DatasetSnapshot, list[dict[str, Any]], str, str]  # snapshot, sch
 
 
 class Spool:
-    """Snapshots streamed to a temporary file: memory stays flat however large the source is."""
+    """Snapshots streamed to a temporary file: memory stays flat however large the source is.
+
+    Snapshots are stored as plain tuples: pickling dataclasses field by field costs more than the whole read.
+    """
 
     def __init__(self) -> None:
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="catalog-crawl-")
         self.count = 0
 
     def write_all(self, snapshots: Iterable[DatasetSnapshot]) -> None:
-        for snapshot in snapshots:
-            pickle.dump(snapshot, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        for s in snapshots:
+            columns = [(c.name, c.ordinal, c.native_type, c.normalized_type, c.nullable, c.comment, c.nested_path,
+                        c.is_primary_key, c.foreign_key) for c in s.columns]
+            record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns)
+            pickle.dump(record, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.count += 1
 
     def read(self) -> Iterator[DatasetSnapshot]:
         self._file.seek(0)
         for _ in range(self.count):
-            yield pickle.load(self._file)  # noqa: S301 - our own file, written above
+            path, kind, rows, comment, properties, columns = pickle.load(self._file)  # noqa: S301 - our own file
+            yield DatasetSnapshot(path, DatasetKind(kind), tuple(ColumnSnapshot(*c) for c in columns), rows,
+                                  comment, properties)
 
     def close(self) -> None:
         self._file.close()
@@ -118,17 +126,16 @@ class CrawlApplier:
         fresh: list[_Fresh] = []
         with self.sessions.begin() as session:
             for snapshot in batch:
-                digest_columns = schema_columns(snapshot)
-                digest = schema_hash(digest_columns)
+                digest = schema_hash(snapshot)
                 facts = facts_hash(snapshot, digest)
                 known = self.known.get(snapshot.path)
                 if known is None:
-                    fresh.append((snapshot, digest_columns, digest, facts))
+                    fresh.append((snapshot, schema_columns(snapshot), digest, facts))
                     continue
                 if known.deleted:
                     self.counts.restored += 1
                 if known.facts_hash != facts:
-                    self._update(session, known, snapshot, digest_columns, digest, facts, now)
+                    self._update(session, known, snapshot, schema_columns(snapshot), digest, facts, now)
                     self.counts.changed += 0 if known.deleted else 1
                     continue
                 touched.append(known.id)

@@ -25,7 +25,7 @@ class ConnectorError(Exception):
         self.source = source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ColumnSnapshot:
     """One column or nested field as the source reports it."""
 
@@ -53,7 +53,7 @@ class ColumnSnapshot:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DatasetSnapshot:
     """One dataset as crawled. `path` is the path inside the source, e.g. `public/orders`."""
 

@@ -57,18 +57,18 @@ class MySqlReader:
     def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
         rows = SchemaRows(schema)
         params = {"schema": schema}
-        for name, type_, table_rows, comment, engine in conn.execute(RELATIONS, params):
+        for name, type_, table_rows, comment, engine in conn.execute(RELATIONS, params).all():
             name = _text(name)
             if not tables.accepts(name, f"{schema}/{name}"):
                 continue
             rows.relations[name] = _relation(name, _text(type_), table_rows, _text(comment or ""), engine)
-        for table, position, name, type_, nullable, comment in conn.execute(COLUMNS, params):
+        for table, position, name, type_, nullable, comment in conn.execute(COLUMNS, params).all():
             table = _text(table)
             if table in rows.relations:
                 rows.columns.append(
                     ColumnRow(table, int(position), _text(name), _text(type_), nullable == "YES", _text(comment))
                 )
-        for table, column, constraint, ref_schema, ref_table, ref_column in conn.execute(KEYS, params):
+        for table, column, constraint, ref_schema, ref_table, ref_column in conn.execute(KEYS, params).all():
             table, column = _text(table), _text(column)
             if table not in rows.relations:
                 continue

@@ -30,10 +30,12 @@ RELATIONS = text("""
 
 COLUMNS = text("""
     SELECT c.relname, a.attnum, a.attname, format_type(a.atttypid, a.atttypmod) AS type,
-           a.attnotnull, col_description(a.attrelid, a.attnum) AS comment
+           a.attnotnull, d.description AS comment
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_description d
+           ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
       AND a.attnum > 0 AND NOT a.attisdropped
 """)
@@ -62,16 +64,16 @@ class PostgresReader:
     def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
         rows = SchemaRows(schema)
         params = {"schema": schema}
-        for name, kind, reltuples, comment in conn.execute(RELATIONS, params):
+        for name, kind, reltuples, comment in conn.execute(RELATIONS, params).all():
             if not tables.accepts(name, f"{schema}/{name}"):
                 continue
             props = {"storage": _KIND_PROPS[kind]} if kind in _KIND_PROPS else {}
             estimate = int(reltuples) if reltuples is not None and reltuples >= 0 else None
             rows.relations[name] = RelationRow(name, _KINDS[kind], estimate, comment, properties=props)
-        for table, attnum, name, type_, notnull, comment in conn.execute(COLUMNS, params):
+        for table, attnum, name, type_, notnull, comment in conn.execute(COLUMNS, params).all():
             if table in rows.relations:
                 rows.columns.append(ColumnRow(table, attnum, name, type_, not notnull, comment))
-        for table, contype, column, ref_schema, ref_table, ref_column in conn.execute(KEYS, params):
+        for table, contype, column, ref_schema, ref_table, ref_column in conn.execute(KEYS, params).all():
             if table not in rows.relations:
                 continue
             if contype == "p":
