@@ -46,6 +46,7 @@ def crawl_source(settings: Settings, actor: Actor, name: str, progress: Progress
         with sessions() as session:
             connector = connector_of(session.get_one(Source, source_id))
         applier = CrawlApplier(sessions, source_id, name, run_id, settings.crawl_batch_size)
+        connector.previous_fingerprints = applier.fingerprints()
         spool.write_all(_counting(connector.crawl(report), progress, "read"))
         applier.apply(spool.read(), progress=(lambda n: progress("stored", n)) if progress else None)
         counts = applier.finish(report)

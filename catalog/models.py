@@ -93,6 +93,8 @@ class Dataset(Base):
     properties: Mapped[dict[str, Any]] = mapped_column(default=dict)
     schema_hash: Mapped[str] = mapped_column(String(64))
     facts_hash: Mapped[str] = mapped_column(String(64))
+    # Digest computed by the source itself (when its connector can): equal means "not re-read needed".
+    source_fingerprint: Mapped[str | None] = mapped_column(String(100))
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_changed: Mapped[datetime] = mapped_column(default=utcnow)

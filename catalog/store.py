@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import Column, Dataset, SchemaVersion, utcnow
 from catalog.schema_diff import diff_schemas, facts_hash, schema_columns, schema_hash
-from connectors.base import ColumnSnapshot, CrawlReport, DatasetKind, DatasetSnapshot
+from connectors.base import (
+    ColumnSnapshot,
+    Crawled,
+    CrawlReport,
+    DatasetKind,
+    DatasetSnapshot,
+    UnchangedDataset,
+)
 
 
 @dataclass
@@ -40,6 +47,7 @@ class _Known:
     facts_hash: str
     deleted: bool
     row_estimate: int | None
+    fingerprint: str | None
 
 
 _Fresh = tuple[DatasetSnapshot, list[dict[str, Any]], str, str]  # snapshot, schema columns, schema hash, facts hash
@@ -55,20 +63,28 @@ class Spool:
         self._file: IO[bytes] = tempfile.TemporaryFile(prefix="catalog-crawl-")
         self.count = 0
 
-    def write_all(self, snapshots: Iterable[DatasetSnapshot]) -> None:
+    def write_all(self, snapshots: Iterable[Crawled]) -> None:
         for s in snapshots:
+            if isinstance(s, UnchangedDataset):
+                pickle.dump((s.path, s.fingerprint, s.row_estimate), self._file, protocol=pickle.HIGHEST_PROTOCOL)
+                self.count += 1
+                continue
             columns = [(c.name, c.ordinal, c.native_type, c.normalized_type, c.nullable, c.comment, c.nested_path,
                         c.is_primary_key, c.foreign_key) for c in s.columns]
-            record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns)
+            record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns, s.fingerprint)
             pickle.dump(record, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.count += 1
 
-    def read(self) -> Iterator[DatasetSnapshot]:
+    def read(self) -> Iterator[Crawled]:
         self._file.seek(0)
         for _ in range(self.count):
-            path, kind, rows, comment, properties, columns = pickle.load(self._file)  # noqa: S301 - our own file
+            record = pickle.load(self._file)  # noqa: S301 - our own file, written above
+            if len(record) == 3:
+                yield UnchangedDataset(*record)
+                continue
+            path, kind, rows, comment, properties, columns, fingerprint = record
             yield DatasetSnapshot(path, DatasetKind(kind), tuple(ColumnSnapshot(*c) for c in columns), rows,
-                                  comment, properties)
+                                  comment, properties, fingerprint)
 
     def close(self) -> None:
         self._file.close()
@@ -100,15 +116,19 @@ class CrawlApplier:
         with sessions() as session:
             self.known = {
                 row.path: _Known(row.id, row.schema_hash, row.facts_hash, row.deleted_at is not None,
-                                 row.row_estimate)
+                                 row.row_estimate, row.source_fingerprint)
                 for row in session.execute(
                     select(Dataset.id, Dataset.path, Dataset.schema_hash, Dataset.facts_hash, Dataset.deleted_at,
-                           Dataset.row_estimate).where(Dataset.source_id == source_id)
+                           Dataset.row_estimate, Dataset.source_fingerprint).where(Dataset.source_id == source_id)
                 )
             }
 
-    def apply(self, snapshots: Iterable[DatasetSnapshot], progress: Any = None) -> None:
-        batch: list[DatasetSnapshot] = []
+    def fingerprints(self) -> dict[str, str]:
+        """What the connector may compare against to skip re-reading unchanged datasets."""
+        return {path: known.fingerprint for path, known in self.known.items() if known.fingerprint}
+
+    def apply(self, snapshots: Iterable[Crawled], progress: Any = None) -> None:
+        batch: list[Crawled] = []
         for snapshot in snapshots:
             if snapshot.path in self.seen:
                 continue  # a connector that yields a path twice: first one wins
@@ -120,12 +140,15 @@ class CrawlApplier:
         if batch:
             self._apply_batch(batch, progress)
 
-    def _apply_batch(self, batch: list[DatasetSnapshot], progress: Any) -> None:
+    def _apply_batch(self, batch: list[Crawled], progress: Any) -> None:
         now = utcnow()
         touched: list[int] = []
         fresh: list[_Fresh] = []
         with self.sessions.begin() as session:
             for snapshot in batch:
+                if isinstance(snapshot, UnchangedDataset):
+                    self._keep(session, self.known[snapshot.path], snapshot.row_estimate, None, touched)
+                    continue
                 digest = schema_hash(snapshot)
                 facts = facts_hash(snapshot, digest)
                 known = self.known.get(snapshot.path)
@@ -138,17 +161,28 @@ class CrawlApplier:
                     self._update(session, known, snapshot, schema_columns(snapshot), digest, facts, now)
                     self.counts.changed += 0 if known.deleted else 1
                     continue
-                touched.append(known.id)
-                if known.row_estimate != snapshot.row_estimate or known.deleted:
-                    session.execute(update(Dataset).where(Dataset.id == known.id)
-                                    .values(row_estimate=snapshot.row_estimate, deleted_at=None))
-                self.counts.unchanged += 0 if known.deleted else 1
+                self._keep(session, known, snapshot.row_estimate, snapshot.fingerprint, touched)
             if fresh:
                 self._insert_new(session, fresh, now)
             if touched:
                 session.execute(update(Dataset).where(Dataset.id.in_(touched)).values(last_seen=now))
         if progress is not None:
             progress(len(batch))
+
+    def _keep(self, session: Session, known: _Known, row_estimate: int | None, fingerprint: str | None,
+              touched: list[int]) -> None:
+        """An unchanged dataset: refresh what may drift without being a change (row estimate, fingerprint)."""
+        touched.append(known.id)
+        values: dict[str, Any] = {}
+        if known.row_estimate != row_estimate:
+            values["row_estimate"] = row_estimate
+        if known.deleted:
+            values["deleted_at"] = None
+        if fingerprint and fingerprint != known.fingerprint:
+            values["source_fingerprint"] = fingerprint
+        if values:
+            session.execute(update(Dataset).where(Dataset.id == known.id).values(**values))
+        self.counts.unchanged += 0 if known.deleted else 1
 
     def _insert_new(self, session: Session, fresh: list[_Fresh], now: datetime) -> None:
         """Insert new datasets with their columns and first schema version: three bulk statements."""
@@ -158,7 +192,8 @@ class CrawlApplier:
                 "source_id": self.source_id, "name": f"{self.source_name}/{snapshot.path}", "path": snapshot.path,
                 "kind": snapshot.kind.value, "row_estimate": snapshot.row_estimate,
                 "native_comment": snapshot.comment, "properties": dict(snapshot.properties),
-                "schema_hash": digest, "facts_hash": facts, "first_seen": now, "last_seen": now,
+                "schema_hash": digest, "facts_hash": facts, "source_fingerprint": snapshot.fingerprint,
+                "first_seen": now, "last_seen": now,
                 "last_changed": now, "deleted_at": None,
             }
             for snapshot, _, digest, facts in fresh
@@ -182,7 +217,7 @@ class CrawlApplier:
         session.execute(update(Dataset).where(Dataset.id == known.id).values(
             kind=snapshot.kind.value, row_estimate=snapshot.row_estimate, native_comment=snapshot.comment,
             properties=dict(snapshot.properties), schema_hash=digest, facts_hash=facts,
-            last_seen=now, last_changed=now, deleted_at=None,
+            source_fingerprint=snapshot.fingerprint, last_seen=now, last_changed=now, deleted_at=None,
         ))
         self._replace_columns(session, known.id, snapshot)
         if digest != known.schema_hash:

@@ -11,6 +11,7 @@ from connectors.base import (
     CrawlWarning,
     DatasetKind,
     DatasetSnapshot,
+    UnchangedDataset,
 )
 from connectors.registry import connector_for
 
@@ -22,5 +23,6 @@ __all__ = [
     "CrawlWarning",
     "DatasetKind",
     "DatasetSnapshot",
+    "UnchangedDataset",
     "connector_for",
 ]

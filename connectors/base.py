@@ -63,6 +63,23 @@ class DatasetSnapshot:
     row_estimate: int | None = None
     comment: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
+    fingerprint: str | None = None  # a source-computed digest of everything above but the row estimate
+
+
+@dataclass(frozen=True, slots=True)
+class UnchangedDataset:
+    """The source vouches that `path` is exactly as at the previous crawl: its fingerprint is unchanged.
+
+    Connectors that can compute fingerprints server-side yield this instead of re-reading every column, which
+    makes a re-crawl of an unchanged source cheap. Only ever yielded for paths in `previous_fingerprints`.
+    """
+
+    path: str
+    fingerprint: str
+    row_estimate: int | None = None
+
+
+Crawled = DatasetSnapshot | UnchangedDataset
 
 
 @dataclass(frozen=True)
@@ -132,10 +149,12 @@ class Connector(ABC):
         self.name = name
         self.url = url  # already resolved: may carry a secret, never print it
         self.options = dict(options or {})
+        # Set by the catalog before `crawl`: the fingerprints stored at the previous crawl, by dataset path.
+        self.previous_fingerprints: Mapping[str, str] = {}
 
     @abstractmethod
-    def crawl(self, report: CrawlReport) -> Iterator[DatasetSnapshot]:
-        """Yield one snapshot per dataset; put per-dataset problems into `report`."""
+    def crawl(self, report: CrawlReport) -> Iterator[Crawled]:
+        """Yield one snapshot (or an `UnchangedDataset`) per dataset; put per-dataset problems into `report`."""
 
     @abstractmethod
     def test_connection(self) -> None:

@@ -91,7 +91,7 @@ def test_table_dropped_mid_crawl_is_never_half_read(settings: Settings, pg_schem
     dropped: list[bool] = []
 
     def drop_after_relations(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        if "pg_attribute a" in statement and "format_type" in statement and not dropped:
+        if "format_type(a.atttypid, a.atttypmod) AS type" in statement and not dropped:
             dropped.append(True)
             _run(url, f'DROP TABLE "{schema}".lines')
 
@@ -127,3 +127,35 @@ def test_unreachable_and_missing_database(settings: Settings, pg_url: str) -> No
     register(settings, "nodb", f"{base}/no_such_database_here")
     result = crawl(settings, "nodb")
     assert result["status"] == "failed" and "no_such_database_here" in result["error"]
+
+
+def test_fingerprints_skip_unchanged_and_catch_every_kind_of_change(settings: Settings,
+                                                                     pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    _shop(url, schema)
+    register(settings, "pg", url, include_schemas=schema)
+    crawl(settings, "pg")
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    from sqlalchemy.engine import Engine
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        quiet = crawl(settings, "pg")
+        column_reads = sum("AS type" in s for s in statements)
+        s = f'"{schema}"'
+        _run(url, f"COMMENT ON COLUMN {s}.orders.status IS 'order status'",
+             f"COMMENT ON TABLE {s}.lines IS 'order lines'",
+             f"ALTER TABLE {s}.customers ALTER COLUMN born TYPE timestamptz")
+        changed = crawl(settings, "pg")
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+    assert quiet["unchanged"] == 6 and column_reads == 0, "an unchanged schema is not read column by column"
+    assert (changed["changed"], changed["unchanged"]) == (3, 3)
+    assert show(settings, f"pg/{schema}/orders")["columns"][3]["description"] == "order status"
+    assert show(settings, f"pg/{schema}/lines")["description"] == "order lines"
+    diff = show(settings, f"pg/{schema}/customers")["schema_versions"][0]["diff"]
+    assert diff["retyped"] == [{"name": "born", "from": "date", "to": "timestamp with time zone"}]

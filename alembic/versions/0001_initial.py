@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('properties', sa.JSON(), nullable=False),
     sa.Column('schema_hash', sa.String(length=64), nullable=False),
     sa.Column('facts_hash', sa.String(length=64), nullable=False),
+    sa.Column('source_fingerprint', sa.String(length=100), nullable=True),
     sa.Column('first_seen', catalog.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_seen', catalog.models.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_changed', catalog.models.UTCDateTime(timezone=True), nullable=False),

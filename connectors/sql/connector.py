@@ -7,7 +7,7 @@ globs; table patterns match `table` or `schema/table`), `attach` (SQLite: `name=
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from connectors.base import Connector, ConnectorError, CrawlReport, DatasetSnapshot, NameFilter
+from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter
 from connectors.sql.inspector import InspectorReader
 from connectors.sql.mysql import MySqlReader
 from connectors.sql.postgres import PostgresReader
@@ -30,7 +30,10 @@ class CatalogReader(Protocol):
 
     def list_schemas(self, conn: Connection) -> list[str]: ...
 
-    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]: ...
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter,
+                    previous: Mapping[str, str]) -> tuple[SchemaRows, set[str]]:
+        """Read one schema; `previous` maps dataset paths to the fingerprints of the last crawl."""
+        ...
 
 
 class SqlConnector(Connector):
@@ -123,7 +126,7 @@ class SqlConnector(Connector):
         finally:
             engine.dispose()
 
-    def crawl(self, report: CrawlReport) -> Iterator[DatasetSnapshot]:
+    def crawl(self, report: CrawlReport) -> Iterator[Crawled]:
         engine = self._engine()
         try:
             with self._connect(engine) as conn:
@@ -153,7 +156,7 @@ class SqlConnector(Connector):
             if reader.isolation_level:
                 conn.execution_options(isolation_level=reader.isolation_level)
             with conn.begin():
-                rows, vanished = reader.read_schema(conn, schema, table_filter)
+                rows, vanished = reader.read_schema(conn, schema, table_filter, self.previous_fingerprints)
         except SQLAlchemyError as exc:
             report.mark_incomplete(schema, f"schema could not be read: {self._message(exc)}")
             return None

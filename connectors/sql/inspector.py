@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine.reflection import ObjectKind
 
@@ -18,7 +20,8 @@ class InspectorReader:
         names = inspector.get_schema_names()
         return names or ([default] if default else [])
 
-    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter,
+                    previous: Mapping[str, str]) -> tuple[SchemaRows, set[str]]:
         inspector = inspect(conn)
         rows = SchemaRows(schema)
         for name in inspector.get_table_names(schema=schema):

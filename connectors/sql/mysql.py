@@ -7,6 +7,8 @@ longer compiles is reported by MySQL through its TABLE_COMMENT; it becomes a war
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from sqlalchemy import Connection, bindparam, text
 
 from connectors.base import DatasetKind, NameFilter
@@ -54,7 +56,8 @@ class MySqlReader:
             return [self.default_schema]
         return [_text(r[0]) for r in conn.execute(SCHEMAS) if _text(r[0]) not in SYSTEM_SCHEMAS]
 
-    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter,
+                    previous: Mapping[str, str]) -> tuple[SchemaRows, set[str]]:
         rows = SchemaRows(schema)
         params = {"schema": schema}
         for name, type_, table_rows, comment, engine in conn.execute(RELATIONS, params).all():

@@ -2,9 +2,16 @@
 
 Read inside one REPEATABLE READ transaction per schema so the three queries see the same snapshot: a table
 dropped mid-crawl is either fully there or fully absent, never half-read.
+
+The relations query also returns a server-side fingerprint of each relation (kind, comment, columns with types,
+nullability and comments, keys). Relations whose fingerprint equals the previous crawl's are not read again, so a
+re-crawl of an unchanged schema costs one query. Bump `FINGERPRINT_VERSION` whenever what this reader emits
+for the same catalog rows changes (say, new type normalisation), so old fingerprints stop matching.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 
@@ -21,9 +28,26 @@ SCHEMAS = text("""
     ORDER BY nspname
 """)
 
+FINGERPRINT_VERSION = "pg1"
+
 RELATIONS = text("""
     SELECT c.relname, c.relkind, c.reltuples::bigint AS reltuples,
-           obj_description(c.oid, 'pg_class') AS comment
+           obj_description(c.oid, 'pg_class') AS comment,
+           md5(concat_ws('|', c.relkind, obj_description(c.oid, 'pg_class'),
+               (SELECT string_agg(concat_ws(',', a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
+                                            a.attnotnull, d.description), ';' ORDER BY a.attnum)
+                FROM pg_catalog.pg_attribute a
+                LEFT JOIN pg_catalog.pg_description d ON d.objoid = a.attrelid
+                     AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
+                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+               (SELECT string_agg(concat_ws(',', con.contype, con.conkey::text, fn.nspname, fc.relname,
+                           (SELECT string_agg(fa.attname, ',' ORDER BY fa.attnum) FROM pg_catalog.pg_attribute fa
+                            WHERE fa.attrelid = con.confrelid AND fa.attnum = ANY (con.confkey))),
+                       ';' ORDER BY con.conname)
+                FROM pg_catalog.pg_constraint con
+                LEFT JOIN pg_catalog.pg_class fc ON fc.oid = con.confrelid
+                LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
+                WHERE con.conrelid = c.oid AND con.contype IN ('p', 'f')))) AS fingerprint
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
 """)
@@ -38,6 +62,7 @@ COLUMNS = text("""
            ON d.objoid = a.attrelid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = a.attnum
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
       AND a.attnum > 0 AND NOT a.attisdropped
+      AND (CAST(:everything AS boolean) OR c.relname = ANY (CAST(:names AS text[])))
 """)
 
 KEYS = text("""
@@ -52,6 +77,7 @@ KEYS = text("""
     LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
     LEFT JOIN pg_catalog.pg_attribute fa ON fa.attrelid = con.confrelid AND fa.attnum = k.fattnum
     WHERE n.nspname = :schema AND con.contype IN ('p', 'f')
+      AND (CAST(:everything AS boolean) OR c.relname = ANY (CAST(:names AS text[])))
 """)
 
 
@@ -61,17 +87,26 @@ class PostgresReader:
     def list_schemas(self, conn: Connection) -> list[str]:
         return [row[0] for row in conn.execute(SCHEMAS)]
 
-    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter,
+                    previous: Mapping[str, str]) -> tuple[SchemaRows, set[str]]:
         rows = SchemaRows(schema)
-        params = {"schema": schema}
-        for name, kind, reltuples, comment in conn.execute(RELATIONS, params).all():
+        for name, kind, reltuples, comment, digest in conn.execute(RELATIONS, {"schema": schema}).all():
             if not tables.accepts(name, f"{schema}/{name}"):
                 continue
             props = {"storage": _KIND_PROPS[kind]} if kind in _KIND_PROPS else {}
             estimate = int(reltuples) if reltuples is not None and reltuples >= 0 else None
-            rows.relations[name] = RelationRow(name, _KINDS[kind], estimate, comment, properties=props)
+            fingerprint = f"{FINGERPRINT_VERSION}:{digest}"
+            rows.relations[name] = RelationRow(name, _KINDS[kind], estimate, comment, properties=props,
+                                               fingerprint=fingerprint,
+                                               unchanged=previous.get(f"{schema}/{name}") == fingerprint)
+        changed = [name for name, relation in rows.relations.items() if not relation.unchanged]
+        if not changed:
+            return rows, set()
+        # Read everything when much changed (one plain scan), else only the changed relations.
+        everything = len(changed) * 2 > len(rows.relations)
+        params = {"schema": schema, "everything": everything, "names": [] if everything else changed}
         for table, attnum, name, type_, notnull, comment in conn.execute(COLUMNS, params).all():
-            if table in rows.relations:
+            if table in rows.relations and not rows.relations[table].unchanged:
                 rows.columns.append(ColumnRow(table, attnum, name, type_, not notnull, comment))
         for table, contype, column, ref_schema, ref_table, ref_column in conn.execute(KEYS, params).all():
             if table not in rows.relations:

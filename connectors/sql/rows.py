@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from connectors.base import ColumnSnapshot, CrawlReport, DatasetKind, DatasetSnapshot
+from connectors.base import ColumnSnapshot, Crawled, CrawlReport, DatasetKind, DatasetSnapshot, UnchangedDataset
 from connectors.sql.types import normalize_type
 
 
@@ -22,6 +22,8 @@ class RelationRow:
     comment: str | None = None
     broken: str | None = None  # why the relation cannot be read (a view that fails to compile)
     properties: dict[str, object] = field(default_factory=dict)
+    fingerprint: str | None = None
+    unchanged: bool = False  # fingerprint equals the previous crawl's: columns were not read
 
 
 @dataclass
@@ -58,7 +60,7 @@ def _clean_comment(comment: str | None) -> str | None:
     return comment or None
 
 
-def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = None) -> Iterator[DatasetSnapshot]:
+def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = None) -> Iterator[Crawled]:
     """Yield snapshots in name order; broken or vanished relations become warnings, not datasets.
 
     A broken relation's path is marked incomplete so the store keeps its last known schema instead of
@@ -73,6 +75,9 @@ def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = 
         if relation.broken:
             report.mark_incomplete(path, f"{relation.kind.value} cannot be read, last known schema kept: "
                                          f"{relation.broken}")
+            continue
+        if relation.unchanged and relation.fingerprint:
+            yield UnchangedDataset(path, relation.fingerprint, relation.row_estimate)
             continue
         if vanished and table in vanished:
             report.warn(path, f"{relation.kind.value} was dropped during the crawl")
@@ -97,4 +102,5 @@ def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = 
             row_estimate=relation.row_estimate,
             comment=_clean_comment(relation.comment),
             properties=relation.properties,
+            fingerprint=relation.fingerprint,
         )

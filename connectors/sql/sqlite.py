@@ -8,6 +8,7 @@ makes the bulk column query fail as a whole; we then read relation by relation s
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -37,7 +38,8 @@ class SqliteReader:
     def list_schemas(self, conn: Connection) -> list[str]:
         return [row[1] for row in conn.exec_driver_sql("PRAGMA database_list") if row[1] != "temp"]
 
-    def read_schema(self, conn: Connection, schema: str, tables: NameFilter) -> tuple[SchemaRows, set[str]]:
+    def read_schema(self, conn: Connection, schema: str, tables: NameFilter,
+                    previous: Mapping[str, str]) -> tuple[SchemaRows, set[str]]:
         rows = SchemaRows(schema)
         relations = conn.execute(text(
             f"SELECT name, type, sql FROM {_master(schema)} "  # noqa: S608 - schema is quoted, names are bound
