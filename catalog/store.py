@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.models import Column, Dataset, SchemaVersion, utcnow
@@ -88,6 +88,19 @@ class Spool:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _insert_plain_rows(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """executemany straight through the driver: no per-value SQLAlchemy processing, which dominates the cost
+    of storing tens of thousands of columns. Only for tables whose values the driver takes as they are
+    (strings, numbers, booleans, None: no JSON, no dates)."""
+    keys = list(rows[0])
+    compiled = insert(table).values({k: bindparam(k) for k in keys}).compile(dialect=conn.dialect)
+    if compiled.positional:
+        order = compiled.positiontup or []
+        conn.exec_driver_sql(str(compiled), [tuple(row[k] for k in order) for row in rows])
+    else:
+        conn.exec_driver_sql(str(compiled), rows)
 
 
 def _column_rows(dataset_id: int, snapshot: DatasetSnapshot) -> list[dict[str, Any]]:
@@ -203,7 +216,7 @@ class CrawlApplier:
         ids = {path: id_ for id_, path in inserted}
         columns = [row for snapshot, *_ in fresh for row in _column_rows(ids[snapshot.path], snapshot)]
         if columns:
-            conn.execute(insert(Column.__table__), columns)
+            _insert_plain_rows(conn, Column.__table__, columns)
         conn.execute(insert(SchemaVersion.__table__), [
             {"dataset_id": ids[snapshot.path], "version": 1, "schema_hash": digest, "columns": digest_columns,
              "diff": {}, "crawl_run_id": self.run_id, "created_at": now}
