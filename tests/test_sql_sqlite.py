@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from catalog.settings import Settings
-from connectors.base import CrawlReport
+from connectors.base import CrawlReport, DatasetKind
 from connectors.sql import SqlConnector
 from connectors.sql.sqlite_comments import parse_comments
 from tests.helpers import crawl, names, register, show
@@ -100,3 +100,27 @@ def test_comment_parser_handles_quotes_and_layouts() -> None:
     assert columns == {"id": "the id", "b": "leading comment for b", "c, d": "money"}
     assert parse_comments("CREATE TABLE t (a int, b text)") == (None, {})
     assert parse_comments(None) == (None, {})
+
+
+def test_generic_inspector_reader_gives_the_same_datasets(settings: Settings, sqlite_source: Path) -> None:
+    """Dialects without a bulk reader go through SQLAlchemy's inspector; on SQLite both must agree."""
+    register(settings, "bulk", f"sqlite:///{sqlite_source}")
+    register(settings, "insp", f"sqlite:///{sqlite_source}", reader="inspector")
+    crawl(settings, "bulk")
+    assert crawl(settings, "insp")["status"] == "succeeded"
+    for table in ("customers", "orders", "select", "v_orders"):
+        bulk, insp = show(settings, f"bulk/main/{table}"), show(settings, f"insp/main/{table}")
+        assert [(c["name"], c["primary_key"], c["foreign_key"]) for c in insp["columns"]] == [
+            (c["name"], c["primary_key"], c["foreign_key"]) for c in bulk["columns"]]
+        assert [c["normalized_type"] for c in insp["columns"]] == [c["normalized_type"] for c in bulk["columns"]]
+
+
+def test_duplicate_column_names_are_a_warning(tmp_path: Path) -> None:
+    from connectors.sql.rows import ColumnRow, RelationRow, SchemaRows, assemble
+
+    rows = SchemaRows("s", relations={"t": RelationRow("t", DatasetKind.VIEW)},
+                      columns=[ColumnRow("t", 1, "a", "int", True), ColumnRow("t", 2, "a", "text", True)])
+    report = CrawlReport("x")
+    (snapshot,) = list(assemble(rows, report))
+    assert [c.name for c in snapshot.columns] == ["a"]
+    assert report.warnings[0].message == "duplicate column name 'a' skipped"

@@ -60,6 +60,19 @@ def _clean_comment(comment: str | None) -> str | None:
     return comment or None
 
 
+def _unique_columns(columns: list[ColumnRow], path: str, report: CrawlReport) -> list[ColumnRow]:
+    """Column names are unique per dataset in the store; a source that repeats one gets a warning."""
+    seen: set[str] = set()
+    unique = []
+    for column in columns:
+        if column.name in seen:
+            report.warn(path, f"duplicate column name {column.name!r} skipped")
+            continue
+        seen.add(column.name)
+        unique.append(column)
+    return unique
+
+
 def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = None) -> Iterator[Crawled]:
     """Yield snapshots in name order; broken or vanished relations become warnings, not datasets.
 
@@ -82,7 +95,7 @@ def assemble(rows: SchemaRows, report: CrawlReport, vanished: set[str] | None = 
         if vanished and table in vanished:
             report.warn(path, f"{relation.kind.value} was dropped during the crawl")
             continue
-        columns = sorted(by_table.get(table, []), key=lambda c: c.position)
+        columns = _unique_columns(sorted(by_table.get(table, []), key=lambda c: c.position), path, report)
         yield DatasetSnapshot(
             path=path,
             kind=relation.kind,
