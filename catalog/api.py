@@ -41,11 +41,12 @@ def api_datasets(
     include_deleted: bool = False,
     limit: int = Query(100, ge=1, le=datasets.MAX_PAGE),
     offset: int = Query(0, ge=0),
+    order: str = Query("name", description="name, or recent (last changed first)"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(get_actor),
 ) -> dict[str, Any]:
     return datasets.list_datasets(session, actor, source=source, kind=kind, q=q,
-                                  include_deleted=include_deleted, limit=limit, offset=offset)
+                                  include_deleted=include_deleted, limit=limit, offset=offset, order=order)
 
 
 @router.get("/api/v1/datasets/{name:path}", tags=["datasets"])

@@ -16,6 +16,7 @@ from catalog.models import Dataset, SchemaVersion, Source
 
 DATASET_KINDS = ("table", "view", "collection", "file_set")
 MAX_PAGE = 500
+ORDERS = ("name", "recent")
 
 
 def _escape_like(text: str) -> str:
@@ -23,10 +24,13 @@ def _escape_like(text: str) -> str:
 
 
 def list_datasets(session: Session, actor: Actor, *, source: str | None = None, kind: str | None = None,
-                  q: str | None = None, include_deleted: bool = False, limit: int = 100, offset: int = 0
-                  ) -> dict[str, Any]:
-    """Datasets the actor may discover, filtered by source, kind and a name/comment substring."""
+                  q: str | None = None, include_deleted: bool = False, limit: int = 100, offset: int = 0,
+                  order: str = "name") -> dict[str, Any]:
+    """Datasets the actor may discover, filtered by source, kind and a name/comment substring; ordered by name
+    or, with `order="recent"`, most recently changed first."""
     require(actor, Action.DISCOVER, Resource.catalog())
+    if order not in ORDERS:
+        raise InvalidInput(f"order '{order}' is not one of {', '.join(ORDERS)}")
     if kind and kind not in DATASET_KINDS:
         raise InvalidInput(f"kind '{kind}' is not one of {', '.join(DATASET_KINDS)}")
     if not 1 <= limit <= MAX_PAGE:
@@ -45,7 +49,8 @@ def list_datasets(session: Session, actor: Actor, *, source: str | None = None, 
     if not include_deleted:
         query = query.where(Dataset.deleted_at.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = session.scalars(query.order_by(Dataset.name).limit(limit).offset(offset)).all()
+    ordering = (Dataset.name,) if order == "name" else (Dataset.last_changed.desc(), Dataset.name)
+    rows = session.scalars(query.order_by(*ordering).limit(limit).offset(offset)).all()
     column_counts = _column_counts(session, [d.id for d in rows])
     return {
         "total": total, "limit": limit, "offset": offset,

@@ -71,3 +71,10 @@ def test_sources_never_expose_secrets(client: TestClient) -> None:
 def test_openapi_is_served_without_cdn_pages(client: TestClient) -> None:
     assert client.get("/api/openapi.json").status_code == 200
     assert client.get("/api/docs").status_code == 404
+
+
+def test_recent_order_and_bad_order(client: TestClient) -> None:
+    body = client.get("/api/v1/datasets", params={"order": "recent", "limit": 1}).json()
+    assert body["total"] == 4 and len(body["datasets"]) == 1
+    bad = client.get("/api/v1/datasets", params={"order": "sideways"})
+    assert bad.status_code == 400 and "order 'sideways'" in bad.json()["error"]

@@ -50,9 +50,8 @@ def home(request: Request, session: Session = Depends(get_session),
          actor: Actor = Depends(get_actor)) -> Response:
     """Counts, a search box, what changed lately and how each source's last crawl went."""
     all_sources = sources.list_sources(session, actor)
-    listing = datasets.list_datasets(session, actor, limit=datasets.MAX_PAGE)
-    recent = sorted(listing["datasets"], key=lambda d: d["last_changed"], reverse=True)[:RECENT]
-    return _page(request, "home.html", "home", sources=all_sources, recent=recent,
+    listing = datasets.list_datasets(session, actor, limit=RECENT, order="recent")
+    return _page(request, "home.html", "home", sources=all_sources, recent=listing["datasets"],
                  dataset_count=listing["total"], source_count=len(all_sources))
 
 
