@@ -92,18 +92,10 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     if dataset is None:
         raise NotFound(f"dataset '{name}' does not exist")
     return {
-        "name": dataset.name,
-        "source": dataset.name.split("/", 1)[0],
-        "path": dataset.path,
-        "kind": dataset.kind,
-        "description": dataset.native_comment,
-        "description_source": "source" if dataset.native_comment else None,
-        "row_estimate": dataset.row_estimate,
+        **dataset_summary(dataset, len(dataset.columns)),
         "properties": dict(dataset.properties or {}),
         "first_seen": dataset.first_seen.isoformat(),
         "last_seen": dataset.last_seen.isoformat(),
-        "last_changed": dataset.last_changed.isoformat(),
-        "deleted": dataset.deleted,
         "schema_hash": dataset.schema_hash,
         "columns": [
             {

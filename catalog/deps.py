@@ -8,7 +8,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor
-from catalog.db import session_factory
+from catalog.db import session_scope
 from catalog.settings import Settings
 
 
@@ -18,15 +18,8 @@ def get_settings(request: Request) -> Settings:
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; committed when the handler returns without error."""
-    session = session_factory(request.app.state.settings)()
-    try:
+    with session_scope(request.app.state.settings) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_actor(request: Request) -> Actor:

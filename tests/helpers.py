@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import create_engine, text
+
 from catalog.access import Actor
 from catalog.crawl import crawl_source
 from catalog.datasets import get_dataset, list_datasets
@@ -12,6 +14,15 @@ from catalog.settings import Settings
 from catalog.sources import add_source
 
 LOCAL = Actor.local()
+
+
+def run_sql(url: str, *statements: str) -> None:
+    """Run statements against a test server in one transaction."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    engine.dispose()
 
 
 def register(settings: Settings, name: str, url: str, **options: str) -> None:

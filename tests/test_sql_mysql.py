@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from catalog.settings import Settings
-from tests.helpers import crawl, names, register, show
-
-
-def _run(url: str, *statements: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
+from tests.helpers import crawl, names, register, run_sql, show
 
 
 def _shop(url: str) -> None:
-    _run(url,
+    run_sql(url,
          "CREATE TABLE customers (cust_id BIGINT PRIMARY KEY, c_eml VARCHAR(200) NOT NULL COMMENT 'customer email', "
          "vip TINYINT(1), born DATE) COMMENT='People who bought something'",
          "CREATE TABLE orders (ord_id INT AUTO_INCREMENT PRIMARY KEY, cust_id BIGINT, amt_usd DECIMAL(12,2), "
@@ -51,7 +43,7 @@ def test_broken_view_is_a_warning_and_keeps_its_schema(settings: Settings, mysql
     _shop(mysql_db)
     register(settings, "my", mysql_db)
     crawl(settings, "my")
-    _run(mysql_db, "DROP VIEW v_revenue", "CREATE TABLE base (x INT)", "CREATE VIEW v_revenue AS SELECT x FROM base",
+    run_sql(mysql_db, "DROP VIEW v_revenue", "CREATE TABLE base (x INT)", "CREATE VIEW v_revenue AS SELECT x FROM base",
          "DROP TABLE base")
     result = crawl(settings, "my")
     db = mysql_db.rsplit("/", 1)[1]
@@ -63,14 +55,14 @@ def test_broken_view_is_a_warning_and_keeps_its_schema(settings: Settings, mysql
 
 def test_table_dropped_during_crawl_is_a_warning(settings: Settings, mysql_db: str) -> None:
     _shop(mysql_db)
-    _run(mysql_db, "CREATE TABLE doomed (a INT)")
+    run_sql(mysql_db, "CREATE TABLE doomed (a INT)")
     register(settings, "my", mysql_db)
     dropped: list[bool] = []
 
     def drop_between_queries(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
         if "information_schema.COLUMNS" in statement and not dropped:
             dropped.append(True)
-            _run(mysql_db, "DROP TABLE doomed")
+            run_sql(mysql_db, "DROP TABLE doomed")
 
     event.listen(Engine, "before_cursor_execute", drop_between_queries)
     try:

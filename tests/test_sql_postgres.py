@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from catalog.settings import Settings
-from tests.helpers import crawl, names, register, show
-
-
-def _run(url: str, *statements: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
+from tests.helpers import crawl, names, register, run_sql, show
 
 
 def _shop(url: str, schema: str) -> None:
     s = f'"{schema}"'
-    _run(url,
+    run_sql(url,
          f"CREATE TABLE {s}.customers (id bigint PRIMARY KEY, c_eml varchar(200) NOT NULL, born date, "
          "tags text[], prefs jsonb, created_at timestamptz)",
          f"COMMENT ON TABLE {s}.customers IS 'People who bought something'",
@@ -64,7 +56,7 @@ def test_hostile_identifiers_and_comments(settings: Settings, pg_schema: tuple[s
     url, schema = pg_schema
     table = 'we"ird tablé; DROP TABLE x; --'
     quoted = '"' + table.replace('"', '""') + '"'
-    _run(url,
+    run_sql(url,
          f'CREATE TABLE "{schema}".{quoted} ("select" int, "Größe <b>" text, "a.b" int)',
          f"COMMENT ON TABLE \"{schema}\".{quoted} IS '<script>alert(1)</script> it''s'")
     register(settings, "pg", url, include_schemas=schema)
@@ -76,7 +68,7 @@ def test_hostile_identifiers_and_comments(settings: Settings, pg_schema: tuple[s
 
 def test_wide_table(settings: Settings, pg_schema: tuple[str, str]) -> None:
     url, schema = pg_schema
-    _run(url, f'CREATE TABLE "{schema}".wide (' + ", ".join(f"c{i} int" for i in range(1600)) + ")")
+    run_sql(url, f'CREATE TABLE "{schema}".wide (' + ", ".join(f"c{i} int" for i in range(1600)) + ")")
     register(settings, "pg", url, include_schemas=schema)
     crawl(settings, "pg")
     assert len(show(settings, f"pg/{schema}/wide")["columns"]) == 1600
@@ -93,7 +85,7 @@ def test_table_dropped_mid_crawl_is_never_half_read(settings: Settings, pg_schem
     def drop_after_relations(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
         if "format_type(a.atttypid, a.atttypmod) AS type" in statement and not dropped:
             dropped.append(True)
-            _run(url, f'DROP TABLE "{schema}".lines')
+            run_sql(url, f'DROP TABLE "{schema}".lines')
 
     from sqlalchemy.engine import Engine
 
@@ -147,7 +139,7 @@ def test_fingerprints_skip_unchanged_and_catch_every_kind_of_change(settings: Se
         quiet = crawl(settings, "pg")
         column_reads = sum("AS type" in s for s in statements)
         s = f'"{schema}"'
-        _run(url, f"COMMENT ON COLUMN {s}.orders.status IS 'order status'",
+        run_sql(url, f"COMMENT ON COLUMN {s}.orders.status IS 'order status'",
              f"COMMENT ON TABLE {s}.lines IS 'order lines'",
              f"ALTER TABLE {s}.customers ALTER COLUMN born TYPE timestamptz")
         changed = crawl(settings, "pg")
