@@ -7,7 +7,7 @@ import time would freeze whatever was set when the module was first imported.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.sql.urls import with_installed_driver
@@ -25,7 +25,6 @@ class Settings:
     database_url: str
     crawl_batch_size: int = 500
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_embedded_store(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,12 +25,15 @@ SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def normalize_source_url(url: str) -> str:
-    """A plain folder path becomes a `file://` URL; everything else is kept as written."""
+    """A plain folder path becomes a `file://` URL and a relative SQLite path an absolute one (crawls may run
+    from another directory); everything else is kept as written."""
     url = url.strip()
     if "://" not in url and not url.startswith("sqlite:"):
-        from pathlib import Path
-
         return Path(url).expanduser().resolve().as_uri()
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path, sep, query = url[len("sqlite:///"):].partition("?")
+        if path and path != ":memory:" and not path.startswith("file:"):
+            return f"sqlite:///{Path(path).expanduser().resolve()}{sep}{query}"
     return url
 
 

@@ -106,3 +106,11 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     assert any(c["name"] == "c_eml" for c in shown["columns"])
     again = json.loads(run(cli, "demo", "--no-serve", "--json"))["crawls"][0]
     assert again["new"] == 0 and again["unchanged"] == crawl["new"]
+
+
+def test_relative_sqlite_path_is_stored_absolute(cli: CliRunner, sqlite_source: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(sqlite_source.parent)
+    run(cli, "source", "add", "rel", f"sqlite:///{sqlite_source.name}")
+    monkeypatch.chdir("/")
+    assert json.loads(run(cli, "crawl", "rel", "--json"))["crawls"][0]["new"] == 4
