@@ -159,17 +159,17 @@ class CrawlApplier:
         fresh: list[_Fresh] = []
         with self.sessions.begin() as session:
             for snapshot in batch:
+                known = self.known.get(snapshot.path)
+                if known is not None and known.deleted:
+                    self.counts.restored += 1
                 if isinstance(snapshot, UnchangedDataset):
                     self._keep(session, self.known[snapshot.path], snapshot.row_estimate, None, touched)
                     continue
                 digest = schema_hash(snapshot)
                 facts = facts_hash(snapshot, digest)
-                known = self.known.get(snapshot.path)
                 if known is None:
                     fresh.append((snapshot, schema_columns(snapshot), digest, facts))
                     continue
-                if known.deleted:
-                    self.counts.restored += 1
                 if known.facts_hash != facts:
                     self._update(session, known, snapshot, schema_columns(snapshot), digest, facts, now)
                     self.counts.changed += 0 if known.deleted else 1

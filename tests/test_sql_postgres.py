@@ -151,3 +151,20 @@ def test_fingerprints_skip_unchanged_and_catch_every_kind_of_change(settings: Se
     assert show(settings, f"pg/{schema}/lines")["description"] == "order lines"
     diff = show(settings, f"pg/{schema}/customers")["schema_versions"][0]["diff"]
     assert diff["retyped"] == [{"name": "born", "from": "date", "to": "timestamp with time zone"}]
+
+
+def test_unchanged_fingerprint_restores_and_counts_a_deleted_dataset(settings: Settings,
+                                                                     pg_schema: tuple[str, str]) -> None:
+    """A dataset soft-deleted while its table was filtered out comes back through the fingerprint fast path."""
+    url, schema = pg_schema
+    _shop(url, schema)
+    register(settings, "pg", url, include_schemas=schema)
+    crawl(settings, "pg")
+    from catalog.db import session_scope
+    from catalog.models import Dataset, utcnow
+
+    with session_scope(settings) as session:
+        session.query(Dataset).filter(Dataset.name == f"pg/{schema}/orders").update({"deleted_at": utcnow()})
+    result = crawl(settings, "pg")
+    assert (result["restored"], result["unchanged"], result["changed"]) == (1, 5, 0)
+    assert show(settings, f"pg/{schema}/orders")["deleted"] is False
