@@ -45,18 +45,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 
+    def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None
+                       ) -> Response:
+        """JSON `{"error": ...}` under /api/, an HTML error page everywhere else."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"error": message}, status_code=status, headers=headers)
+        return render_error(request, status, message)
+
     @app.exception_handler(CatalogError)
     async def catalog_error(request: Request, exc: CatalogError) -> Response:
-        status = _status_of(exc)
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc)}, status_code=status)
-        return render_error(request, status, str(exc))
+        return error_response(request, _status_of(exc), str(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
-        return render_error(request, exc.status_code, str(exc.detail))
+        return error_response(request, exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -64,8 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'query')}: {e.get('msg', 'invalid')}"
             for e in exc.errors()
         )
-        if request.url.path.startswith("/api/"):
-            return JSONResponse({"error": problems}, status_code=400)
-        return render_error(request, 400, problems)
+        return error_response(request, 400, problems)
 
     return app

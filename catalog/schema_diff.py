@@ -13,9 +13,6 @@ from typing import Any
 
 from connectors.base import DatasetSnapshot
 
-SCHEMA_FIELDS = ("name", "ordinal", "native_type", "normalized_type", "nullable", "nested_path", "is_primary_key",
-                 "foreign_key")
-
 
 def _digest(value: Any) -> str:
     data = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
@@ -27,9 +24,9 @@ def schema_columns(snapshot: DatasetSnapshot) -> list[dict[str, Any]]:
 
 
 def schema_hash(snapshot: DatasetSnapshot) -> str:
-    """Hash of the schema facts as compact JSON arrays (in `SCHEMA_FIELDS` order): cheap enough to run on
+    """Hash of the schema facts as compact JSON arrays (in `SCHEMA_FACTS` order): cheap enough to run on
     every dataset of every re-crawl, and stable across Python versions."""
-    return _digest([[getattr(c, f) for f in SCHEMA_FIELDS] for c in snapshot.columns])
+    return _digest([c.schema_values() for c in snapshot.columns])
 
 
 def facts_hash(snapshot: DatasetSnapshot, schema_digest: str) -> str:

@@ -65,13 +65,14 @@ class Spool:
 
     def write_all(self, snapshots: Iterable[Crawled]) -> None:
         for s in snapshots:
+            record: tuple[Any, ...]
             if isinstance(s, UnchangedDataset):
-                pickle.dump((s.path, s.fingerprint, s.row_estimate), self._file, protocol=pickle.HIGHEST_PROTOCOL)
-                self.count += 1
-                continue
-            columns = [(c.name, c.ordinal, c.native_type, c.normalized_type, c.nullable, c.comment, c.nested_path,
-                        c.is_primary_key, c.foreign_key) for c in s.columns]
-            record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns, s.fingerprint)
+                record = (s.path, s.fingerprint, s.row_estimate)
+            else:
+                columns = [(c.name, c.ordinal, c.native_type, c.normalized_type, c.nullable, c.comment,
+                            c.nested_path, c.is_primary_key, c.foreign_key) for c in s.columns]
+                record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns,
+                          s.fingerprint)
             pickle.dump(record, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.count += 1
 

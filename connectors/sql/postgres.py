@@ -31,9 +31,8 @@ SCHEMAS = text("""
 FINGERPRINT_VERSION = "pg1"
 
 RELATIONS = text("""
-    SELECT c.relname, c.relkind, c.reltuples::bigint AS reltuples,
-           obj_description(c.oid, 'pg_class') AS comment,
-           md5(concat_ws('|', c.relkind, obj_description(c.oid, 'pg_class'),
+    SELECT c.relname, c.relkind, c.reltuples::bigint AS reltuples, od.comment,
+           md5(concat_ws('|', c.relkind, od.comment,
                (SELECT string_agg(concat_ws(',', a.attnum, a.attname, format_type(a.atttypid, a.atttypmod),
                                             a.attnotnull, d.description), ';' ORDER BY a.attnum)
                 FROM pg_catalog.pg_attribute a
@@ -49,6 +48,7 @@ RELATIONS = text("""
                 LEFT JOIN pg_catalog.pg_namespace fn ON fn.oid = fc.relnamespace
                 WHERE con.conrelid = c.oid AND con.contype IN ('p', 'f')))) AS fingerprint
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    CROSS JOIN LATERAL (SELECT obj_description(c.oid, 'pg_class') AS comment) od
     WHERE n.nspname = :schema AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
 """)
 
