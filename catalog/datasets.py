@@ -94,6 +94,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     return {
         **dataset_summary(dataset, len(dataset.columns)),
         "properties": dict(dataset.properties or {}),
+        "stats": dict(dataset.stats or {}),
         "first_seen": dataset.first_seen.isoformat(),
         "last_seen": dataset.last_seen.isoformat(),
         "schema_hash": dataset.schema_hash,
@@ -103,6 +104,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
                 "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
                 "nested_path": c.nested_path, "description": c.native_comment,
                 "description_source": "source" if c.native_comment else None, "classifications": [],
+                "stats": c.stats,
             }
             for c in dataset.columns
         ],

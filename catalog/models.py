@@ -95,6 +95,8 @@ class Dataset(Base):
     facts_hash: Mapped[str] = mapped_column(String(64))
     # Digest computed by the source itself (when its connector can): equal means "not re-read needed".
     source_fingerprint: Mapped[str | None] = mapped_column(String(100))
+    # Observations that drift without being a change (documents sampled, file count, bytes): not hashed.
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen: Mapped[datetime] = mapped_column(default=utcnow)
     last_changed: Mapped[datetime] = mapped_column(default=utcnow)
@@ -130,6 +132,8 @@ class Column(Base):
     nested_path: Mapped[str | None] = mapped_column(String(1000))
     is_primary_key: Mapped[bool] = mapped_column(Boolean, default=False)
     foreign_key: Mapped[str | None] = mapped_column(String(2000))
+    # Sample observations (type shares, presence ratio) from the latest crawl; not part of the schema.
+    stats: Mapped[dict[str, Any] | None] = mapped_column()
 
     dataset: Mapped[Dataset] = relationship(back_populates="columns")
 

@@ -82,6 +82,15 @@ def resolve_reference(source: str, value: str) -> str:
     return value
 
 
+def resolve_options(source: str, options: Mapping[str, str]) -> dict[str, str]:
+    """Options as the connector needs them: secret-looking ones (`aws_secret_access_key=env:VAR`) resolved."""
+    return {
+        key: resolve_reference(source, value) if key not in REFERENCE_OPTIONS and SECRET_OPTION.search(key)
+        else value
+        for key, value in options.items()
+    }
+
+
 def resolve_url(source: str, url: str, options: Mapping[str, str]) -> str:
     """The connectable URL: placeholders filled from the environment, a referenced password put in."""
     resolved = PLACEHOLDER.sub(lambda m: quote(_read_env(source, m.group(1)), safe=""), url)

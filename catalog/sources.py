@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import CrawlRun, Dataset, Source
-from catalog.secrets import redact_url, reject_plain_secrets, resolve_url
+from catalog.secrets import redact_url, reject_plain_secrets, resolve_options, resolve_url
 from connectors.base import ConnectorError
 from connectors.registry import connector_class, connector_for
 
@@ -69,7 +69,7 @@ def get_source(session: Session, name: str) -> Source:
 def connector_of(source: Source) -> Any:
     """The connector for a stored source, its secrets resolved just now (never stored resolved)."""
     url = resolve_url(source.name, source.url, source.options)
-    return connector_for(source.name, url, source.options)
+    return connector_for(source.name, url, resolve_options(source.name, source.options))
 
 
 def test_source(session: Session, actor: Actor, name: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ connector listed completely.
 
 from __future__ import annotations
 
+import json
 import pickle
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -70,9 +71,9 @@ class Spool:
                 record = (s.path, s.fingerprint, s.row_estimate)
             else:
                 columns = [(c.name, c.ordinal, c.native_type, c.normalized_type, c.nullable, c.comment,
-                            c.nested_path, c.is_primary_key, c.foreign_key) for c in s.columns]
+                            c.nested_path, c.is_primary_key, c.foreign_key, c.stats) for c in s.columns]
                 record = (s.path, s.kind.value, s.row_estimate, s.comment, dict(s.properties), columns,
-                          s.fingerprint)
+                          s.fingerprint, dict(s.stats))
             pickle.dump(record, self._file, protocol=pickle.HIGHEST_PROTOCOL)
             self.count += 1
 
@@ -83,9 +84,9 @@ class Spool:
             if len(record) == 3:
                 yield UnchangedDataset(*record)
                 continue
-            path, kind, rows, comment, properties, columns, fingerprint = record
+            path, kind, rows, comment, properties, columns, fingerprint, stats = record
             yield DatasetSnapshot(path, DatasetKind(kind), tuple(ColumnSnapshot(*c) for c in columns), rows,
-                                  comment, properties, fingerprint)
+                                  comment, properties, fingerprint, stats)
 
     def close(self) -> None:
         self._file.close()
@@ -110,9 +111,21 @@ def _column_rows(dataset_id: int, snapshot: DatasetSnapshot) -> list[dict[str, A
             "dataset_id": dataset_id, "ordinal": c.ordinal, "name": c.name, "native_type": c.native_type,
             "normalized_type": c.normalized_type, "nullable": c.nullable, "native_comment": c.comment,
             "nested_path": c.nested_path, "is_primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
+            "stats": dict(c.stats) if c.stats is not None else None,
         }
         for c in snapshot.columns
     ]
+
+
+def _as_driver_json(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """JSON values serialised for `_insert_plain_rows`, which bypasses SQLAlchemy's JSON type (SQL NULL for
+    None, as the JSON type with `none_as_null` would store it)."""
+    return [{**row, key: None if row[key] is None else json.dumps(row[key], separators=(",", ":"))}
+            for row in rows]
+
+
+def _has_stats(snapshot: DatasetSnapshot) -> bool:
+    return bool(snapshot.stats) or any(c.stats is not None for c in snapshot.columns)
 
 
 class CrawlApplier:
@@ -176,6 +189,8 @@ class CrawlApplier:
                     self.counts.changed += 0 if known.deleted else 1
                     continue
                 self._keep(session, known, snapshot.row_estimate, snapshot.fingerprint, touched)
+                if _has_stats(snapshot):
+                    self._refresh_stats(session, known.id, snapshot)
             if fresh:
                 self._insert_new(session, fresh, now)
             if touched:
@@ -198,6 +213,15 @@ class CrawlApplier:
             session.execute(update(Dataset).where(Dataset.id == known.id).values(**values))
         self.counts.unchanged += 0 if known.deleted else 1
 
+    def _refresh_stats(self, session: Session, dataset_id: int, snapshot: DatasetSnapshot) -> None:
+        """An unchanged dataset's new sample observations: the schema is the same, so columns match by name."""
+        session.execute(update(Dataset).where(Dataset.id == dataset_id).values(stats=dict(snapshot.stats)))
+        ids = dict(session.execute(select(Column.name, Column.id).where(Column.dataset_id == dataset_id)).all())
+        updates = [{"id": ids[c.name], "stats": dict(c.stats) if c.stats is not None else None}
+                   for c in snapshot.columns if c.name in ids]
+        if updates:
+            session.execute(update(Column), updates)
+
     def _insert_new(self, session: Session, fresh: list[_Fresh], now: datetime) -> None:
         """Insert new datasets with their columns and first schema version: three bulk statements."""
         conn = session.connection()
@@ -206,8 +230,8 @@ class CrawlApplier:
                 "source_id": self.source_id, "name": f"{self.source_name}/{snapshot.path}", "path": snapshot.path,
                 "kind": snapshot.kind.value, "row_estimate": snapshot.row_estimate,
                 "native_comment": snapshot.comment, "properties": dict(snapshot.properties),
-                "schema_hash": digest, "facts_hash": facts, "source_fingerprint": snapshot.fingerprint,
-                "first_seen": now, "last_seen": now,
+                "stats": dict(snapshot.stats), "schema_hash": digest, "facts_hash": facts,
+                "source_fingerprint": snapshot.fingerprint, "first_seen": now, "last_seen": now,
                 "last_changed": now, "deleted_at": None,
             }
             for snapshot, _, digest, facts in fresh
@@ -217,7 +241,7 @@ class CrawlApplier:
         ids = {path: id_ for id_, path in inserted}
         columns = [row for snapshot, *_ in fresh for row in _column_rows(ids[snapshot.path], snapshot)]
         if columns:
-            _insert_plain_rows(conn, Column.__table__, columns)
+            _insert_plain_rows(conn, Column.__table__, _as_driver_json(columns, "stats"))
         conn.execute(insert(SchemaVersion.__table__), [
             {"dataset_id": ids[snapshot.path], "version": 1, "schema_hash": digest, "columns": digest_columns,
              "diff": {}, "crawl_run_id": self.run_id, "created_at": now}
@@ -230,8 +254,8 @@ class CrawlApplier:
                 digest: str, facts: str, now: datetime) -> None:
         session.execute(update(Dataset).where(Dataset.id == known.id).values(
             kind=snapshot.kind.value, row_estimate=snapshot.row_estimate, native_comment=snapshot.comment,
-            properties=dict(snapshot.properties), schema_hash=digest, facts_hash=facts,
-            source_fingerprint=snapshot.fingerprint, last_seen=now, last_changed=now, deleted_at=None,
+            properties=dict(snapshot.properties), stats=dict(snapshot.stats), schema_hash=digest,
+            facts_hash=facts, source_fingerprint=snapshot.fingerprint, last_seen=now, last_changed=now, deleted_at=None,
         ))
         self._replace_columns(session, known.id, snapshot)
         if digest != known.schema_hash:

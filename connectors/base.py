@@ -47,6 +47,9 @@ class ColumnSnapshot:
     nested_path: str | None = None
     is_primary_key: bool = False
     foreign_key: str | None = None  # "<dataset path>.<column>" inside the same source
+    # Observations from a sample (share of each type, presence ratio, ...): refreshed by every crawl but not
+    # part of the schema or of what counts as a change, because a new random sample shifts them a little.
+    stats: Mapping[str, Any] | None = None
 
     def schema_values(self) -> tuple[Any, ...]:
         """The schema facts in `SCHEMA_FACTS` order (cheap: hashed for every column of every crawl)."""
@@ -68,6 +71,9 @@ class DatasetSnapshot:
     comment: str | None = None
     properties: Mapping[str, Any] = field(default_factory=dict)
     fingerprint: str | None = None  # a source-computed digest of everything above but the row estimate
+    # Observations that drift without being a change (documents sampled, file count, total bytes): stored and
+    # refreshed on every crawl like the row estimate, never hashed.
+    stats: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,69 @@
+"""`ObjectStoreConnector`: local folders (`file://` or a plain path) and S3-compatible buckets (`s3://`).
+
+Options (all optional): `endpoint_url`, `region`, `aws_access_key_id`, `aws_secret_access_key` (as `env:VAR` or
+`file:/path` references), `anonymous`, `timeout_s` for S3; `concurrency` (parallel reads, default 16),
+`sample_bytes` (head sample for CSV/JSON, default 1 MiB), `max_fields` (default 500), and `include` / `exclude`
+(comma-separated globs on dataset paths).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import PurePosixPath
+from typing import ClassVar
+
+from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter
+from connectors.objects.crawler import ListingStopped, ObjectCrawler
+from connectors.objects.readers import Limits
+from connectors.objects.stores import ObjectStore, StoreError, open_store
+
+
+class ObjectStoreConnector(Connector):
+    kind: ClassVar[str] = "objects"
+    schemes: ClassVar[tuple[str, ...]] = ("s3://", "file://")
+
+    def _int_option(self, key: str, default: int, low: int = 1) -> int:
+        raw = self.options.get(key)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise ConnectorError(self.name, f"option {key} must be an integer of at least {low}, not '{raw}'")
+        return value
+
+    def _store(self) -> ObjectStore:
+        try:
+            return open_store(self.url, self.options)
+        except StoreError as exc:
+            raise ConnectorError(self.name, str(exc)) from None
+
+    def _root_label(self, store: ObjectStore) -> str:
+        """The dataset path for files lying directly in the source root (a path cannot be empty)."""
+        name = PurePosixPath(store.root.rstrip("/").split("://", 1)[-1]).name
+        return name or "root"
+
+    def test_connection(self) -> None:
+        try:
+            self._store().check()
+        except StoreError as exc:
+            raise ConnectorError(self.name, str(exc)) from None
+
+    def crawl(self, report: CrawlReport) -> Iterator[Crawled]:
+        limits = Limits(self._int_option("sample_bytes", Limits.sample_bytes, 1024),
+                        self._int_option("max_fields", Limits.max_fields))
+        concurrency = self._int_option("concurrency", min(16, 4 * (os.cpu_count() or 2)))
+        store = self._store()
+        try:
+            store.check()
+        except StoreError as exc:
+            raise ConnectorError(self.name, str(exc)) from None
+        crawler = ObjectCrawler(store, report, limits, concurrency, self._root_label(store),
+                                NameFilter.from_options(self.options, "include", "exclude"))
+        try:
+            yield from crawler.run()
+        except ListingStopped as exc:
+            raise ConnectorError(self.name, f"cannot list {store.root}: {exc}") from None

@@ -1,0 +1,208 @@
+"""Where objects live: a local folder or an S3-compatible bucket, behind one small interface.
+
+Listing is a generator in both cases, so a prefix with 100,000 objects is never held in memory, and every object
+is listed exactly once. Keys come out depth-first: all objects under a folder are contiguous, which is what lets
+the crawler close a folder (and emit its datasets) as soon as the listing has moved past it.
+
+S3 goes through boto3 rather than pyarrow.fs or fsspec: their listings return whole lists, while boto3's
+paginator streams 1,000 keys at a time, and a suffix range GET reads a Parquet footer in one request.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
+
+
+class StoreError(Exception):
+    """One object or folder could not be read; the message names it and says why in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectInfo:
+    """One listed object. `key` is relative to the source root, with `/` separators."""
+
+    key: str
+    size: int
+    modified: datetime | None = None
+    etag: str | None = None
+
+
+class ObjectStore(Protocol):
+    root: str
+
+    def walk(self, on_unlistable: Any) -> Iterator[ObjectInfo]:
+        """Every object under the root, depth-first; `on_unlistable(folder_key, message)` for folders that
+        cannot be listed (the walk goes on)."""
+
+    def read_range(self, key: str, start: int, length: int) -> bytes: ...
+
+    def read_tail(self, key: str, length: int, size: int) -> bytes: ...
+
+    def check(self) -> None:
+        """Raise StoreError when the root cannot be reached at all."""
+
+
+class LocalStore:
+    """A folder on this machine. Symlinked folders are not followed (they can loop); symlinked files are."""
+
+    def __init__(self, root: Path) -> None:
+        self.root_path = root
+        self.root = str(root)
+
+    def check(self) -> None:
+        if not self.root_path.exists():
+            raise StoreError(f"folder {self.root} does not exist")
+        if not self.root_path.is_dir():
+            raise StoreError(f"{self.root} is not a folder")
+        try:
+            with os.scandir(self.root_path):
+                pass
+        except OSError as exc:
+            raise StoreError(f"cannot list folder {self.root}: {exc.strerror}") from None
+
+    def walk(self, on_unlistable: Any) -> Iterator[ObjectInfo]:
+        yield from self._walk(self.root_path, "", on_unlistable)
+
+    def _walk(self, folder: Path, prefix: str, on_unlistable: Any) -> Iterator[ObjectInfo]:
+        try:
+            entries = os.scandir(folder)
+        except OSError as exc:
+            on_unlistable(prefix.rstrip("/"), f"cannot list folder: {exc.strerror}")
+            return
+        with entries:
+            for entry in entries:
+                key = prefix + entry.name
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        yield from self._walk(Path(entry.path), key + "/", on_unlistable)
+                        continue
+                    info = entry.stat()
+                except OSError as exc:
+                    on_unlistable(key, f"cannot read: {exc.strerror}")
+                    continue
+                if stat.S_ISREG(info.st_mode):
+                    yield ObjectInfo(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    def _path(self, key: str) -> Path:
+        return self.root_path / key
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        try:
+            with open(self._path(key), "rb") as handle:
+                handle.seek(start)
+                return handle.read(length)
+        except OSError as exc:
+            raise StoreError(f"cannot read: {exc.strerror}") from None
+
+    def read_tail(self, key: str, length: int, size: int) -> bytes:
+        start = max(0, size - length)
+        return self.read_range(key, start, size - start)
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+
+class S3Store:
+    """A bucket and prefix on any S3-compatible endpoint.
+
+    Options: `endpoint_url`, `region` (default us-east-1), `aws_access_key_id` / `aws_secret_access_key`
+    (already resolved from `env:`/`file:` references by the catalog; otherwise boto3's usual environment chain),
+    `anonymous=true` for public buckets, `timeout_s` for connect and read timeouts (default 10).
+    """
+
+    def __init__(self, url: str, options: Mapping[str, str]) -> None:
+        parts = urlsplit(url)
+        if not parts.netloc:
+            raise StoreError(f"'{url}' names no bucket: write s3://bucket/prefix")
+        self.bucket = unquote(parts.netloc)
+        prefix = unquote(parts.path).strip("/")
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.root = f"s3://{self.bucket}/{self.prefix}"
+        self._client = _s3_client(options)
+
+    def check(self) -> None:
+        try:
+            self._client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix, MaxKeys=1)
+        except Exception as exc:  # noqa: BLE001 - boto raises many unrelated types; one line for all
+            raise StoreError(f"cannot list {self.root}: {_boto_reason(exc)}") from None
+
+    def walk(self, on_unlistable: Any) -> Iterator[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        cut = len(self.prefix)
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", ()):
+                key = item["Key"][cut:]
+                if not key or key.endswith("/"):
+                    continue  # folder markers written by consoles and some tools
+                yield ObjectInfo(key, int(item["Size"]), item.get("LastModified"), item.get("ETag", "").strip('"'))
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        if length <= 0:
+            return b""
+        return self._get(key, f"bytes={start}-{start + length - 1}")
+
+    def read_tail(self, key: str, length: int, size: int) -> bytes:
+        if size <= length:
+            return self._get(key, None)
+        return self._get(key, f"bytes=-{length}")
+
+    def _get(self, key: str, byte_range: str | None) -> bytes:
+        arguments: dict[str, Any] = {"Bucket": self.bucket, "Key": self.prefix + key}
+        if byte_range:
+            arguments["Range"] = byte_range
+        try:
+            response = self._client.get_object(**arguments)
+            return response["Body"].read()
+        except Exception as exc:  # noqa: BLE001 - see check()
+            raise StoreError(f"cannot read: {_boto_reason(exc)}") from None
+
+
+def _s3_client(options: Mapping[str, str]) -> Any:
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    timeout = float(options.get("timeout_s", "10"))
+    config = Config(
+        connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 3, "mode": "standard"},
+        max_pool_connections=int(options.get("concurrency", "16")) + 4,
+        signature_version=UNSIGNED if options.get("anonymous", "").lower() in {"1", "true", "yes"} else None,
+    )
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=options.get("endpoint_url") or None,
+        region_name=options.get("region") or "us-east-1",
+        aws_access_key_id=options.get("aws_access_key_id") or None,
+        aws_secret_access_key=options.get("aws_secret_access_key") or None,
+        aws_session_token=options.get("aws_session_token") or None,
+        config=config,
+    )
+
+
+def _boto_reason(exc: Exception) -> str:
+    """One line without request ids or signatures: the error code and message, or the connection failure."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        code = error.get("Code", "error")
+        message = error.get("Message") or {"403": "access denied", "404": "not found"}.get(str(code), "")
+        return f"{code} {message}".strip()
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def open_store(url: str, options: Mapping[str, str]) -> ObjectStore:
+    if url.startswith("s3://"):
+        return S3Store(url, options)
+    if url.startswith("file://"):
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            raise StoreError(f"'{url}' names a remote host; file:// URLs must be local")
+        return LocalStore(Path(unquote(parts.path)))
+    raise StoreError(f"'{url.split(':', 1)[0]}:' is not an object store URL")
