@@ -10,6 +10,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -235,19 +236,20 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Build a catalog from bundled sample sources and serve it."""
-    from catalog.demo import build_demo
+    from catalog.demo import running_demo
     from catalog.render import crawl_progress, crawl_summary
     from catalog.serve import run_server
 
     settings = _settings()
-    with crawl_progress() as progress:
-        results = build_demo(settings, _actor(), progress)
-    if as_json:
-        emit_json({"crawls": results, "url": f"http://{host}:{port}/"})
-    else:
-        crawl_summary(results)
-    if serve_ui:
-        run_server(settings, host, port, allow_remote=False)
+    with ExitStack() as services:  # the demo's document server lives as long as this command
+        with crawl_progress() as progress:
+            results = services.enter_context(running_demo(settings, _actor(), progress))
+        if as_json:
+            emit_json({"crawls": results, "url": f"http://{host}:{port}/"})
+        else:
+            crawl_summary(results)
+        if serve_ui:
+            run_server(settings, host, port, allow_remote=False)
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -94,7 +95,11 @@ def dataset_view(d: dict[str, Any]) -> None:
             key = (key + " FK→" + c["foreign_key"]).strip()
         table.add_row(_t(c["ordinal"]), _t(c["name"]), _t(c["type"]), _t("yes" if c["nullable"] else "no"),
                       _t(key), _t(c["description"]))
-    console.print(table)
+    if d["columns"]:
+        console.print(table)
+    for label, facts in (("properties", d.get("properties")), ("observed", d.get("stats"))):
+        if facts:
+            console.print(Text(f"{label}: " + json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)))
     for v in d["schema_versions"]:
         diff = v["diff"]
         parts = [f"{k}: {', '.join(x if isinstance(x, str) else x['name'] for x in diff[k])}"

@@ -100,12 +100,22 @@ def test_serve_refuses_remote_host_in_embedded_mode(cli: CliRunner) -> None:
 
 def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     result = json.loads(run(cli, "demo", "--no-serve", "--json"))
-    crawl = result["crawls"][0]
-    assert crawl["status"] == "succeeded" and crawl["new"] >= 10
+    crawls = {c["source"]: c for c in result["crawls"]}
+    assert set(crawls) == {"shop", "docs", "lake"}
+    assert all(c["status"] == "succeeded" and not c["warnings"] for c in crawls.values()), crawls
+    assert crawls["shop"]["new"] >= 10 and crawls["docs"]["new"] == 3 and crawls["lake"]["new"] == 7
     shown = json.loads(run(cli, "show", "shop/main/customers", "--json"))
     assert any(c["name"] == "c_eml" for c in shown["columns"])
-    again = json.loads(run(cli, "demo", "--no-serve", "--json"))["crawls"][0]
-    assert again["new"] == 0 and again["unchanged"] == crawl["new"]
+    products = json.loads(run(cli, "show", "docs/shop/products", "--json"))
+    names = {c["name"] for c in products["columns"]}
+    assert {"specs.dims.h_cm", "specs.ip\\.rating", "tags[]", "variants[].sku"} <= names  # literal dot escaped
+    orders = json.loads(run(cli, "show", "lake/sales/orders", "--json"))
+    assert orders["properties"]["partitioning"]["keys"] == ["year", "month"]
+    assert orders["row_estimate"] == 3000 and orders["stats"]["files"] == orders["stats"]["partitions"] > 12
+    images = json.loads(run(cli, "show", "lake/images", "--json"))
+    assert images["kind"] == "file_set" and images["stats"]["images"]["sampled"] > 0
+    again = {c["source"]: c for c in json.loads(run(cli, "demo", "--no-serve", "--json"))["crawls"]}
+    assert all(again[s]["new"] == 0 and again[s]["unchanged"] == crawls[s]["new"] for s in crawls), again
 
 
 def test_relative_sqlite_path_is_stored_absolute(cli: CliRunner, sqlite_source: Path,

@@ -85,6 +85,32 @@ def fk_dataset(foreign_key: str | None, source: str) -> str | None:
     return f"{source}/{foreign_key.rsplit('.', 1)[0]}"
 
 
+def sample_stats(stats: dict[str, Any] | None) -> str:
+    """What a sample saw of a column: how often it is present and, for mixed types, each type's share."""
+    if not stats:
+        return ""
+    parts = []
+    if isinstance(stats.get("presence"), int | float):
+        parts.append(f"present in {stats['presence']:.0%}")
+    types = stats.get("types")
+    if isinstance(types, dict) and len(types) > 1:
+        ranked = sorted(types.items(), key=lambda item: -float(item[1]))
+        parts.append(", ".join(f"{name} {float(share):.0%}" for name, share in ranked))
+    return " · ".join(parts)
+
+
+def file_size(value: int | None) -> str:
+    """Bytes as B / KiB / MiB / GiB / TiB with one decimal."""
+    if value is None:
+        return "unknown"
+    size = float(value)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
+
+
 def install(env: jinja2.Environment) -> None:
     """Register every filter on the pages' Jinja environment."""
     env.filters.update({
@@ -97,4 +123,6 @@ def install(env: jinja2.Environment) -> None:
         "status_tone": status_tone,
         "description_origin": description_origin,
         "fk_dataset": fk_dataset,
+        "sample_stats": sample_stats,
+        "file_size": file_size,
     })
