@@ -153,10 +153,49 @@ def catalog_crawl(endpoint: str, concurrency: int, home: Path) -> tuple[float, d
     return time.perf_counter() - started, result
 
 
+def start_proxy(endpoint: str, rtt_ms: float) -> tuple[subprocess.Popen[str] | None, str]:
+    """A latency proxy in front of the S3 server (its own process), or the server itself for 0 ms."""
+    if rtt_ms <= 0:
+        return None, endpoint
+    host, port = endpoint.removeprefix("http://").split(":")
+    process = subprocess.Popen([sys.executable, str(ROOT / "bench" / "latency_proxy.py"), host, port, str(rtt_ms)],
+                               stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    return process, f"http://127.0.0.1:{process.stdout.readline().strip()}"
+
+
+def measure(endpoint: str, rtt_ms: float, datasets_expected: int, concurrency: int) -> float:
+    proxy, url = start_proxy(endpoint, rtt_ms)
+    try:
+        print(f"-- round trip {rtt_ms:g} ms {'(loopback, no proxy)' if proxy is None else '(latency proxy)'}")
+        naive_seconds, naive_files, naive_rows = naive_crawl(url)
+        print(f"naive crawl (list, then each footer in turn): {naive_seconds:7.2f} s  {naive_files} files, "
+              f"{naive_rows} rows")
+        connector_seconds, datasets, rows = connector_crawl(url, concurrency)
+        print(f"connector only (concurrency {concurrency}):            {connector_seconds:7.2f} s  {datasets} "
+              f"datasets, {rows} rows")
+        with tempfile.TemporaryDirectory(prefix="bench-objects-") as home:
+            crawl_seconds, result = catalog_crawl(url, concurrency, Path(home))
+        print(f"catalog crawl (connector + store):            {crawl_seconds:7.2f} s  {result['new']} new datasets, "
+              f"status {result['status']}, {len(result.get('warnings', []))} warnings")
+        if rows != naive_rows or datasets != datasets_expected:
+            print(f"MISMATCH: naive read {naive_rows} rows, the catalog {rows} rows in {datasets} datasets")
+        ratio = naive_seconds / crawl_seconds
+        print(f"ratio naive / catalog crawl at {rtt_ms:g} ms: {ratio:.1f}x "
+              f"(target >= {TARGET:.0f}x) {'PASS' if ratio >= TARGET else 'FAIL'}")
+        return ratio
+    finally:
+        if proxy is not None:
+            proxy.kill()
+            proxy.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--rtt-ms", default="0,10",
+                        help="comma-separated round trips to emulate in front of the server (0 = plain loopback)")
     args = parser.parse_args()
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -165,21 +204,8 @@ def main() -> None:
         started = time.perf_counter()
         files = upload(endpoint, args.datasets)
         print(f"uploaded {files} Parquet files in {args.datasets} datasets in {time.perf_counter() - started:.1f} s")
-        naive_seconds, naive_files, naive_rows = naive_crawl(endpoint)
-        print(f"naive crawl (list, then each footer in turn): {naive_seconds:7.2f} s  {naive_files} files, "
-              f"{naive_rows} rows")
-        connector_seconds, datasets, rows = connector_crawl(endpoint, args.concurrency)
-        print(f"connector only (concurrency {args.concurrency}):       {connector_seconds:7.2f} s  {datasets} "
-              f"datasets, {rows} rows")
-        with tempfile.TemporaryDirectory(prefix="bench-objects-") as home:
-            crawl_seconds, result = catalog_crawl(endpoint, args.concurrency, Path(home))
-        print(f"catalog crawl (connector + store):        {crawl_seconds:7.2f} s  {result['new']} new datasets, "
-              f"status {result['status']}, {len(result.get('warnings', []))} warnings")
-        if rows != naive_rows or datasets != args.datasets:
-            print(f"MISMATCH: naive read {naive_rows} rows, the catalog {rows} rows in {datasets} datasets")
-        ratio = naive_seconds / crawl_seconds
-        verdict = "PASS" if ratio >= TARGET else "FAIL"
-        print(f"ratio naive / catalog crawl: {ratio:.1f}x (target >= {TARGET:.0f}x) {verdict}")
+        for rtt in (float(x) for x in args.rtt_ms.split(",")):
+            measure(endpoint, rtt, args.datasets, args.concurrency)
     finally:
         process.terminate()
         process.wait(timeout=10)

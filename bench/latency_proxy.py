@@ -8,6 +8,7 @@ large result streams at full speed and only pays the latency once, as on a real 
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import socket
 import threading
@@ -78,3 +79,56 @@ class LatencyProxy:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.listener.close()
+
+
+
+async def _forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, one_way: float) -> None:
+    """Deliver each chunk `one_way` seconds after it arrived; timers fire in order, so bytes stay in order."""
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            data = await reader.read(65536)
+        except OSError:
+            data = b""
+        due = loop.time() + one_way
+        if not data:
+            loop.call_at(due, writer.close)
+            return
+        loop.call_at(due, writer.write, data)
+
+
+async def _serve_async(host: str, port: int, rtt_ms: float) -> None:
+    one_way = rtt_ms / 2000.0
+    active: set[asyncio.Task[None]] = set()  # asyncio keeps only weak references to connection tasks
+
+    async def accept(client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        active.add(task)  # type: ignore[arg-type]
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+            for writer in (client_writer, upstream_writer):
+                writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            await asyncio.gather(_forward(client_reader, upstream_writer, one_way),
+                                 _forward(upstream_reader, client_writer, one_way))
+        finally:
+            active.discard(task)  # type: ignore[arg-type]
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    """`python bench/latency_proxy.py HOST PORT RTT_MS`: print the proxy's port, then forward until killed.
+
+    Runs as its own process on one asyncio loop (no thread per connection), so that emulating the link costs
+    little CPU and does not compete with the measured client for its interpreter lock."""
+    import sys
+
+    asyncio.run(_serve_async(sys.argv[1], int(sys.argv[2]), float(sys.argv[3])))
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,6 @@ Options (all optional): `endpoint_url`, `region`, `aws_access_key_id`, `aws_secr
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -55,7 +54,7 @@ class ObjectStoreConnector(Connector):
     def crawl(self, report: CrawlReport) -> Iterator[Crawled]:
         limits = Limits(self._int_option("sample_bytes", Limits.sample_bytes, 1024),
                         self._int_option("max_fields", Limits.max_fields))
-        concurrency = self._int_option("concurrency", min(16, 4 * (os.cpu_count() or 2)))
+        concurrency = self._int_option("concurrency", 16)  # reads wait on the network, not the CPU
         store = self._store()
         try:
             store.check()

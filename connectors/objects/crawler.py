@@ -191,12 +191,15 @@ class ObjectCrawler:
                 yield snapshot
         if folder.parent is not None:
             folder.parent.tabular_below = folder.parent.tabular_below or has_tabular or folder.tabular_below
-        if folder.parent is not None and not has_tabular and not folder.tabular_below:
+        if not has_tabular and not folder.tabular_below:  # a binary-only subtree is one collection
             merged = folder.collection or FileCollection()
             for key, child in folder.binary_children:
                 merged.absorb(child, key.rsplit("/", 1)[-1])
-            if merged.files:
-                folder.parent.binary_children.append((folder.key, merged))
+            if folder.parent is not None:
+                if merged.files:
+                    folder.parent.binary_children.append((folder.key, merged))
+            elif merged.files:  # the source root itself, e.g. an image folder with class subfolders
+                yield from self._collection_snapshot(self.root_label, merged)
             return
         for key, child in folder.binary_children:
             yield from self._collection_snapshot(key, child)

@@ -18,7 +18,8 @@ from urllib.parse import unquote
 
 _PARTITION = re.compile(r"^([^=/]+)=(.*)$")
 _PART_STEM = re.compile(
-    r"^(?:(?:part|chunk|shard|segment|batch|data|file|output|run)(?:[-_.]?[0-9a-z]*[-_.]?)*"
+    r"^(?:(?:part|chunk|shard|segment|batch|data|file|output|run)"  # alone, or followed by a number somewhere:
+    r"(?:[-_.]?[0-9][-_.0-9a-z]*|[-_.][-_.0-9a-z]*[0-9][-_.0-9a-z]*)?"  # not `partners`, `database`, `file_list`
     r"|[0-9]+(?:[-_.][0-9a-z]+)*|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}.*)$",
     re.IGNORECASE,
 )

@@ -21,7 +21,7 @@ CHUNK = 256 * 1024
 class Head:
     data: bytes
     complete: bool  # the whole (decompressed) file is in `data`
-    consumed: int  # stored (possibly compressed) bytes read to produce `data`
+    consumed: int  # stored (possibly compressed) bytes that produced `data` (pro rata for the last chunk)
 
 
 class _Gzip:
@@ -55,6 +55,7 @@ def read_head(store: ObjectStore, info: ObjectInfo, compression: str | None, sam
     decompressor = _decompressor(compression)
     parts: list[bytes] = []
     produced = consumed = 0
+    sample_cost = 0.0  # stored bytes that produced the first `sample_bytes` of content
     while consumed < info.size and produced < sample_bytes:
         chunk = store.read_range(info.key, consumed, min(CHUNK, info.size - consumed))
         if not chunk:
@@ -65,10 +66,14 @@ def read_head(store: ObjectStore, info: ObjectInfo, compression: str | None, sam
         except (zlib.error, Exception) as exc:  # zstandard.ZstdError has no common base with zlib.error
             raise ValueError(f"corrupt {compression} data: {exc}") from None
         parts.append(out)
+        # A chunk usually decompresses past the sample: only the share of it inside the sample is counted, or
+        # row estimates (file size x rows / stored bytes) would be too low by the overshoot.
+        wanted = sample_bytes - produced
+        sample_cost += len(chunk) if len(out) <= wanted else len(chunk) * wanted / len(out)
         produced += len(out)
     data = b"".join(parts)
     complete = consumed >= info.size and produced <= sample_bytes
-    return Head(data[:sample_bytes], complete, consumed)
+    return Head(data[:sample_bytes], complete, max(1, round(sample_cost)) if data else consumed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,19 @@ class Text:
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 
+def _as_cp1252(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    return error.object[error.start:error.end].decode("cp1252", errors="replace"), error.end
+
+
+codecs.register_error("objects.cp1252", _as_cp1252)
+
+
 def decode(data: bytes, complete: bool) -> Text:
-    """UTF-8 (with or without BOM) or UTF-16 with a BOM; anything else is read as Windows-1252 and reported,
-    because a file that is not valid UTF-8 will break most readers downstream."""
+    """UTF-8 (with or without BOM) or UTF-16 with a BOM; bytes that are not valid UTF-8 are read as Windows-1252
+    and reported, because a file that is not valid UTF-8 will break most readers downstream. Only the invalid
+    bytes are: a UTF-8 file with a few stray Windows-1252 rows keeps its UTF-8 header names intact."""
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return Text(data.decode(encoding, errors="replace"), encoding, None)
@@ -92,8 +107,11 @@ def decode(data: bytes, complete: bool) -> Text:
     except UnicodeDecodeError as exc:
         if not complete and exc.start >= len(data) - 3 and exc.reason == "unexpected end of data":
             return Text(data[: exc.start].decode("utf-8"), "utf-8", None)  # the sample cut a character in two
-        text = data.decode("cp1252", errors="replace")
-        return Text(text, "cp1252", f"not valid UTF-8 (first bad byte at offset {exc.start}); read as Windows-1252")
+        text = data.decode("utf-8", errors="objects.cp1252")
+        problem = f"not valid UTF-8 (first bad byte at offset {exc.start}); "
+        if text == data.decode("cp1252", errors="replace"):  # no UTF-8 beyond ASCII: a Windows-1252 file
+            return Text(text, "cp1252", problem + "read as Windows-1252")
+        return Text(text, "utf-8", problem + "its invalid bytes read as Windows-1252")
 
 
 def whole_lines(text: str, complete: bool) -> str:
