@@ -36,7 +36,7 @@ def types(result: object) -> dict[str, tuple[str, str, bool]]:
 def test_csv_semicolon_dialect_header_and_types() -> None:
     result = infer_csv("id;price;label;day;at;ok\n1;2.5;a;2024-01-02;2024-01-02T10:00:00Z;true\n"
                        "2;-3e2;;2024-02-03;2024-01-02 11:30;FALSE\n", None, 500)
-    assert result.dialect == {"delimiter": ";", "quotechar": '"', "header": True}
+    assert result.details == {"delimiter": ";", "quotechar": '"', "header": True}
     assert types(result) == {
         "id": ("int64", "integer", False), "price": ("double", "float", False),
         "label": ("string", "string", True), "day": ("date32[day]", "date", False),
@@ -49,7 +49,7 @@ def test_csv_forced_tab_and_sniffed_tab() -> None:
     forced = infer_csv(text, "\t", 500)
     sniffed = infer_csv(text, None, 500)
     for result in (forced, sniffed):
-        assert result.dialect["delimiter"] == "\t" and result.dialect["header"] is True
+        assert result.details["delimiter"] == "\t" and result.details["header"] is True
         assert [f.name for f in result.fields] == ["name", "city"]
 
 
@@ -62,17 +62,17 @@ def test_csv_leading_zero_codes_stay_strings() -> None:
 
 def test_csv_without_header_gets_positional_names() -> None:
     result = infer_csv("1,2.5,x\n2,3.5,y\n", None, 500)
-    assert result.dialect["header"] is False and result.rows == 2
+    assert result.details["header"] is False and result.rows == 2
     assert [f.name for f in result.fields] == ["column_1", "column_2", "column_3"]
 
 
 def test_csv_all_text_header_is_recognised_and_names_made_unique() -> None:
     result = infer_csv("name, name,city\nAda,Lovelace,London\nAlan,Turing,Wilmslow\n", None, 500)
-    assert result.dialect["header"] is True
+    assert result.details["header"] is True
     assert [f.name for f in result.fields] == ["name", "name_2", "city"]
     # Repeated header cells are not taken for a header: the first row is data, every column is a string.
     repeated = infer_csv("name,name,city\nAda,Lovelace,London\n", None, 500)
-    assert repeated.dialect["header"] is False and repeated.rows == 2
+    assert repeated.details["header"] is False and repeated.rows == 2
 
 
 def test_csv_ragged_rows_are_a_problem_not_an_error() -> None:

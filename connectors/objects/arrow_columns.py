@@ -6,7 +6,8 @@ connector uses, so `address.city` means the same thing in a Parquet file and in 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.types as pat
@@ -24,6 +25,17 @@ class FieldSpec:
     nullable: bool = True
     nested_path: str | None = None
     comment: str | None = None
+
+
+@dataclass
+class SampleSchema:
+    """What a text sample (CSV, JSON) says about its file: columns, rows in the sample, format details
+    (dialect, layout) and problems worth a warning."""
+
+    fields: list[FieldSpec]
+    rows: int
+    details: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
 
 
 def normalize_arrow(data_type: pa.DataType) -> str:
@@ -82,6 +94,6 @@ def fields_from_arrow(schema: pa.Schema) -> list[FieldSpec]:
                 child = value.type.field(index)
                 visit(child, f"{element}.{child.name}", element, depth + 1)
 
-    for field in schema:
-        visit(field, field.name, None, 0)
+    for top in schema:
+        visit(top, top.name, None, 0)
     return specs

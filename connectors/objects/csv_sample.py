@@ -11,10 +11,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.objects.arrow_columns import FieldSpec
+from connectors.objects.arrow_columns import FieldSpec, SampleSchema
 
 SNIFF_CHARS = 64 * 1024
 _INTEGER = re.compile(r"[+-]?(0|[1-9][0-9]{0,18})")
@@ -33,14 +32,6 @@ _TYPES: tuple[tuple[str, str, Any], ...] = (
     ("date32[day]", "date", _DATE.fullmatch),
     ("timestamp[s]", "timestamp", _TIMESTAMP.fullmatch),
 )
-
-
-@dataclass
-class CsvResult:
-    fields: list[FieldSpec]
-    rows: int
-    dialect: dict[str, Any] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
 
 
 def _dialect(sample: str, forced: str | None) -> type[csv.Dialect] | csv.Dialect:
@@ -89,7 +80,7 @@ def _unique_names(cells: list[str]) -> list[str]:
     return names
 
 
-def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> CsvResult:
+def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> SampleSchema:
     sample = text[:SNIFF_CHARS]
     dialect = _dialect(sample, forced_delimiter)
     reader = csv.reader(io.StringIO(text), dialect)
@@ -110,7 +101,7 @@ def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> CsvRe
     header = _looks_like_header(first, data_types, sniffer_says)
     data = records[1:] if header else records
     names = _unique_names(first) if header else [f"column_{i}" for i in range(1, width + 1)]
-    result = CsvResult([], len(data), {
+    result = SampleSchema([], len(data), {
         "delimiter": dialect.delimiter, "quotechar": dialect.quotechar, "header": header,
     })
     ragged = [(line, len(row)) for line, row in data if len(row) != width]

@@ -8,19 +8,10 @@ cuts a large array in the middle still yields every complete record before the c
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.mongo.infer import infer_schema
-from connectors.objects.arrow_columns import FieldSpec
-
-
-@dataclass
-class JsonResult:
-    fields: list[FieldSpec]
-    rows: int
-    details: dict[str, Any] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+from connectors.objects.arrow_columns import FieldSpec, SampleSchema
 
 
 def _lines(text: str, problems: list[str]) -> list[Any]:
@@ -68,7 +59,7 @@ def _document(text: str, complete: bool) -> tuple[list[Any], str]:
     return [json.loads(text)], "document"
 
 
-def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> JsonResult:
+def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> SampleSchema:
     problems: list[str] = []
     if lines:
         records, layout = _lines(text, problems), "lines"
@@ -85,4 +76,4 @@ def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> JsonR
         problems.append(f"more than {max_fields} fields; only the {max_fields} most common are catalogued")
     fields = [FieldSpec(c.name, c.native_type, c.normalized_type, c.nullable, c.nested_path)
               for c in inference.columns]
-    return JsonResult(fields, len(records), {"layout": layout}, problems)
+    return SampleSchema(fields, len(records), {"layout": layout}, problems)

@@ -3,9 +3,9 @@
 - Files and folders whose name starts with `_` or `.` are bookkeeping (`_SUCCESS`, `_temporary/`, `.crc`).
 - `key=value` folders are Hive partitions: `sales/orders/year=2024/month=01/part-0.parquet` belongs to the
   dataset `sales/orders`, with partition columns `year` and `month`.
-- Tabular files of one folder form one dataset when they share a format and most of their columns; it is named
-  after the folder when it is the folder's only dataset and its files look like parts (`part-0001`, `data`,
-  numbers, UUIDs) or there are several of them, and after the file otherwise (`sales/orders.csv` ->
+- Tabular files of one folder form one dataset when they share a format and at least half of all their columns;
+  it is named after the folder when it is the folder's only dataset and its files look like parts (`part-0001`,
+  `data`, numbers, UUIDs) or there are several of them, and after the file otherwise (`sales/orders.csv` ->
   `sales/orders`: the extension is dropped).
 - Images, audio and other binaries form a file collection per folder; a folder whose whole subtree holds only
   binaries is one collection (class subfolders like `cats/`, `dogs/` are counted, not split).
@@ -57,7 +57,7 @@ def looks_like_part(stem: str) -> bool:
 
 
 def overlaps(a: set[str], b: set[str]) -> bool:
-    """Schemas close enough to be one dataset: most columns shared (Jaccard >= JOIN_OVERLAP)."""
+    """Schemas close enough to be one dataset: at least half of all their columns shared (Jaccard >= JOIN_OVERLAP)."""
     if not a and not b:
         return True
     return len(a & b) / len(a | b) >= JOIN_OVERLAP

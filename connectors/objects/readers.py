@@ -176,7 +176,7 @@ def _read_csv(store: ObjectStore, facts: FileFacts, limits: Limits) -> None:
     result = infer_csv(text, "\t" if facts.kind.format == "tsv" else None, limits.max_fields)
     facts.fields = result.fields
     facts.problems.extend(result.problems)
-    facts.details.update(result.dialect)
+    facts.details.update(result.details)
     _estimate_rows(facts, head, result.rows)
 
 
