@@ -293,3 +293,15 @@ def test_missing_bucket_fails_in_one_line_and_keeps_the_catalog(settings: Settin
     register(settings, "nobucket", "s3://no-such-bucket-anywhere/x", endpoint_url=endpoint)
     assert crawl(settings, "nobucket")["error"] == ("source 'nobucket': cannot list s3://no-such-bucket-anywhere/x/: "
                                                    "NoSuchBucket The specified bucket does not exist")
+
+
+def test_a_failed_read_names_the_object_without_its_presigned_signature() -> None:
+    from connectors.objects.stores import S3Store, StoreError
+
+    store = S3Store("s3://lake/raw", {"endpoint_url": "http://127.0.0.1:9", "timeout_s": "1",
+                                      "aws_access_key_id": "AKIDEXAMPLE", "aws_secret_access_key": "wJalrXUtnFEMI"})
+    with pytest.raises(StoreError) as failure:
+        store.read_range("sales/orders.parquet", 0, 100)
+    message = str(failure.value)
+    assert message.startswith("cannot read:") and "/lake/raw/sales/orders.parquet" in message
+    assert "Signature" not in message and "AKIDEXAMPLE" not in message and "?" not in message

@@ -166,7 +166,8 @@ class S3Store:
         try:
             response = self._http.request("GET", url, headers={"Range": byte_range} if byte_range else None)
         except urllib3.exceptions.HTTPError as exc:
-            raise StoreError(f"cannot read: {str(exc).splitlines()[0]}") from None
+            # urllib3 quotes the URL; its query holds a signature valid for minutes, which a warning must not keep
+            raise StoreError(f"cannot read: {_QUERY.sub('', str(exc).splitlines()[0])}") from None
         if response.status in (200, 206):
             return response.data
         if response.status == 416:  # a range past the end: the object is empty
@@ -175,6 +176,7 @@ class S3Store:
 
 
 PRESIGN_SECONDS = 900
+_QUERY = re.compile(r"\?[^\s'\")]*")
 _XML_CODE = re.compile(rb"<Code>([^<]{1,100})</Code>")
 _XML_MESSAGE = re.compile(rb"<Message>([^<]{1,300})</Message>")
 
