@@ -321,3 +321,26 @@ def test_failed_crawl_shows_its_error(tmp_path: Path) -> None:
         html = assert_html(test_client.get("/sources/shop"))
         assert "Error:" in html and "failed" in html
         assert "failed" in assert_html(test_client.get("/sources"))
+
+
+def test_file_datasets_show_partitions_observations_and_escape_hostile_headers(settings: Settings,
+                                                                                tmp_path: Path) -> None:
+    """A lake folder: partition count and file sizes on the page; a CSV header written as HTML stays text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    lake = tmp_path / "lake"
+    for month in ("01", "02"):
+        part = lake / "sales" / f"month={month}"
+        part.mkdir(parents=True)
+        pq.write_table(pa.table({"id": [1, 2], "amount": [1.5, 2.5]}), part / "part-0.parquet")
+    (lake / "raw.csv").write_text('id,"<img src=x onerror=alert(1)>"\n1,2\n', encoding="utf-8")
+    with session_scope(settings) as session:
+        sources.add_source(session, Actor.local(), "lake", str(lake))
+    assert crawl_source(settings, Actor.local(), "lake")["status"] == "succeeded"
+    with TestClient(create_app(settings)) as web:
+        sales = web.get(dataset_url("lake/sales")).text
+        raw = web.get(dataset_url("lake/raw")).text
+    assert "<dt>Partitions</dt><dd>2</dd>" in sales and "<dt>Files</dt><dd>2 (" in sales
+    assert "Observed at the last crawl" in sales and '<dt>partitions</dt><dd class="mono">2</dd>' in sales
+    assert "<img src=x" not in raw and "&lt;img src=x onerror=alert(1)&gt;" in raw
