@@ -10,7 +10,6 @@ Idempotent: a second run reuses the sample files and sources and simply re-crawl
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -32,24 +31,15 @@ LAKE_SOURCE = "lake"
 DEMO_SOURCES = (DEMO_SOURCE, DOCUMENTS_SOURCE, LAKE_SOURCE)
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _document_port(folder: Path) -> int:
     """The port used last time when it is free (the registered URL stays valid), else a new free one."""
-    from catalog.demo_documents import free_port
+    from catalog.demo_documents import free_port, port_in_use
 
     folder.mkdir(parents=True, exist_ok=True)
     remembered = folder / "port"
     try:
         port = int(remembered.read_text(encoding="utf-8").strip())
-        if _port_is_free(port):
+        if not port_in_use(port):
             return port
     except (OSError, ValueError):
         pass

@@ -216,7 +216,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _port_in_use(port: int) -> bool:
+def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         try:
             probe.bind(("127.0.0.1", port))
@@ -259,7 +259,7 @@ def start_server(folder: Path, port: int | None = None, timeout: float = 20.0) -
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "data").mkdir(exist_ok=True)
     chosen = port or free_port()
-    if port and _port_in_use(port):
+    if port and port_in_use(port):
         raise RuntimeError(f"cannot start the document server: port {port} is already in use")
     output = folder / "nx-27017.out"
     command = [sys.executable, "-m", "nx_27017.nx_27017", "--data-dir", str(folder / "data"),

@@ -34,9 +34,12 @@ class ObjectStoreConnector(Connector):
             raise ConnectorError(self.name, f"option {key} must be an integer of at least {low}, not '{raw}'")
         return value
 
-    def _store(self) -> ObjectStore:
+    def _reachable_store(self) -> ObjectStore:
+        """The store, checked to be reachable; a `ConnectorError` in one line otherwise."""
         try:
-            return open_store(self.url, self.options)
+            store = open_store(self.url, self.options)
+            store.check()
+            return store
         except StoreError as exc:
             raise ConnectorError(self.name, str(exc)) from None
 
@@ -46,20 +49,13 @@ class ObjectStoreConnector(Connector):
         return name or "root"
 
     def test_connection(self) -> None:
-        try:
-            self._store().check()
-        except StoreError as exc:
-            raise ConnectorError(self.name, str(exc)) from None
+        self._reachable_store()
 
     def crawl(self, report: CrawlReport) -> Iterator[Crawled]:
         limits = Limits(self._int_option("sample_bytes", Limits.sample_bytes, 1024),
                         self._int_option("max_fields", Limits.max_fields))
         concurrency = self._int_option("concurrency", 16)  # reads wait on the network, not the CPU
-        store = self._store()
-        try:
-            store.check()
-        except StoreError as exc:
-            raise ConnectorError(self.name, str(exc)) from None
+        store = self._reachable_store()
         crawler = ObjectCrawler(store, report, limits, concurrency, self._root_label(store),
                                 NameFilter.from_options(self.options, "include", "exclude"))
         try:

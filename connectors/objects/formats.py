@@ -42,11 +42,6 @@ class FileKind:
         return f"{self.format}+{self.compression}" if self.compression else self.format
 
 
-def is_hidden(name: str) -> bool:
-    """Hadoop/Spark convention: `_SUCCESS`, `_metadata`, `.crc` files and dot-files are bookkeeping, not data."""
-    return name.startswith((".", "_"))
-
-
 def classify(name: str) -> FileKind:
     lower = name.lower()
     stem, compression = name, None
