@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from catalog import datasets, sources
+from catalog import classifications, datasets, sources
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 
@@ -53,3 +54,35 @@ def api_datasets(
 def api_dataset(name: str, session: Session = Depends(get_session),
                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return datasets.get_dataset(session, actor, name)
+
+
+class LabelDecision(BaseModel):
+    """A person's decision on a column label; `label` is a name like `pii.email`."""
+
+    dataset: str = Field(max_length=1000)
+    column: str = Field(max_length=1000)
+    label: str = Field(max_length=100)
+    decision: str = Field(description="confirm, reject or reset")
+    comment: str | None = Field(None, max_length=classifications.MAX_COMMENT)
+
+
+@router.get("/api/v1/classifications", tags=["classifications"])
+def api_labels(
+    status: str = Query("suggested", description="suggested, confirmed, rejected or all"),
+    label: str | None = Query(None, max_length=100),
+    source: str | None = Query(None, max_length=200),
+    limit: int = Query(200, ge=1, le=1000),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(get_actor),
+) -> dict[str, Any]:
+    """The review queue: labels across datasets, open suggestions by default, strongest first."""
+    return classifications.review_queue(session, actor, status=None if status == "all" else status, label=label,
+                                        source=source, limit=limit)
+
+
+@router.post("/api/v1/classifications", tags=["classifications"])
+def api_decide(body: LabelDecision, session: Session = Depends(get_session),
+               actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """Confirm, reject or reset one label on one column; a confirmed label masks the column's samples."""
+    return classifications.decide(session, actor, body.dataset, body.column, body.label, body.decision,
+                                  body.comment)

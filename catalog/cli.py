@@ -21,6 +21,8 @@ from catalog.errors import CatalogError
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="An AI-annotated data catalog.")
 source_app = typer.Typer(no_args_is_help=True, help="Register, list, test and remove sources.")
 app.add_typer(source_app, name="source")
+label_app = typer.Typer(no_args_is_help=True, help="Review column labels (PII): list, confirm, reject, reset.")
+app.add_typer(label_app, name="label")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -178,6 +180,91 @@ def crawl(names: Annotated[list[str] | None, typer.Argument(help="Sources (defau
 
 @app.command()
 @handles_errors
+def annotate(
+    names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option("--dataset", "-d", help="Only this dataset; repeatable.")
+                       ] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Redo datasets that did not change.")] = False,
+    sample_rows: Annotated[int | None, typer.Option(min=1, help="Rows sampled per dataset.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Profile bounded samples and classify personal data in what changed since the last run."""
+    from catalog.annotate import annotate as run_annotate
+    from catalog.render import annotate_summary, crawl_progress
+
+    settings = _settings()
+    with crawl_progress() as progress:
+        result = run_annotate(settings, _actor(), sources=names or (), datasets=dataset or (),
+                              everything=everything, sample_rows=sample_rows, progress=progress)
+    if as_json:
+        emit_json(result)
+    else:
+        annotate_summary(result)
+
+
+@label_app.command("list")
+@handles_errors
+def label_list(
+    status: Annotated[str, typer.Option(help="suggested, confirmed, rejected or all.")] = "suggested",
+    label: Annotated[str | None, typer.Option(help="Only this label, e.g. pii.email.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    limit: int = 200,
+    as_json: JsonFlag = False,
+) -> None:
+    """Labels to review across the catalog (open suggestions by default), strongest first."""
+    from catalog.classifications import review_queue
+    from catalog.db import session_scope
+    from catalog.render import labels_table
+
+    with session_scope(_settings()) as session:
+        result = review_queue(session, _actor(), status=None if status == "all" else status, label=label,
+                              source=source, limit=limit)
+    if as_json:
+        emit_json(result)
+    else:
+        labels_table(result["labels"])
+
+
+def _decide(decision: str, dataset: str, column: str, label: str, comment: str | None, as_json: bool) -> None:
+    from catalog.classifications import decide
+    from catalog.db import session_scope
+
+    with session_scope(_settings()) as session:
+        result = decide(session, _actor(), dataset, column, label, decision, comment)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"{dataset} {column}: {label} is {result['status'] or 'gone (no longer suggested)'}")
+
+
+CommentOption = Annotated[str | None, typer.Option(help="Why (kept with the decision).")]
+
+
+@label_app.command("confirm")
+@handles_errors
+def label_confirm(dataset: str, column: str, label: str, comment: CommentOption = None,
+                  as_json: JsonFlag = False) -> None:
+    """Confirm a label on a column (adds it when the classifier did not suggest it)."""
+    _decide("confirm", dataset, column, label, comment, as_json)
+
+
+@label_app.command("reject")
+@handles_errors
+def label_reject(dataset: str, column: str, label: str, comment: CommentOption = None,
+                 as_json: JsonFlag = False) -> None:
+    """Reject a label on a column: re-evaluation will not bring it back."""
+    _decide("reject", dataset, column, label, comment, as_json)
+
+
+@label_app.command("reset")
+@handles_errors
+def label_reset(dataset: str, column: str, label: str, as_json: JsonFlag = False) -> None:
+    """Undo a decision: the label is the classifier's suggestion again (or goes, if it no longer suggests it)."""
+    _decide("reset", dataset, column, label, None, as_json)
+
+
+@app.command()
+@handles_errors
 def datasets(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     kind: Annotated[str | None, typer.Option(help="table, view, collection or file_set.")] = None,
@@ -237,7 +324,7 @@ def demo(
 ) -> None:
     """Build a catalog from bundled sample sources and serve it."""
     from catalog.demo import running_demo
-    from catalog.render import crawl_progress, crawl_summary
+    from catalog.render import annotate_summary, crawl_progress, crawl_summary
     from catalog.serve import run_server
 
     settings = _settings()
@@ -245,9 +332,10 @@ def demo(
         with crawl_progress() as progress:
             results = services.enter_context(running_demo(settings, _actor(), progress))
         if as_json:
-            emit_json({"crawls": results, "url": f"http://{host}:{port}/"})
+            emit_json({**results, "url": f"http://{host}:{port}/"})
         else:
-            crawl_summary(results)
+            crawl_summary(results["crawls"])
+            annotate_summary(results["annotate"])
         if serve_ui:
             run_server(settings, host, port, allow_remote=False)
 

@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from catalog.access import Action, Actor, Resource, require, visible_datasets
+from catalog.access import Action, Actor, Resource, can, require, visible_datasets
+from catalog.classifications import active_labels, labels_of
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, SchemaVersion, Source
+from catalog.profiles import current_profile, profile_for
 
 DATASET_KINDS = ("table", "view", "collection", "file_set")
 MAX_PAGE = 500
@@ -91,6 +93,10 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     )
     if dataset is None:
         raise NotFound(f"dataset '{name}' does not exist")
+    labels = labels_of(session, dataset.id)
+    profile = current_profile(session, dataset)
+    shows_values = can(actor, Action.READ_DATA, Resource.dataset(name))
+    column_profiles = (profile or {}).pop("columns", {})
     return {
         **dataset_summary(dataset, len(dataset.columns)),
         "properties": dict(dataset.properties or {}),
@@ -103,11 +109,14 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
                 "name": c.name, "ordinal": c.ordinal, "type": c.native_type, "normalized_type": c.normalized_type,
                 "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
                 "nested_path": c.nested_path, "description": c.native_comment,
-                "description_source": "source" if c.native_comment else None, "classifications": [],
-                "stats": c.stats,
+                "description_source": "source" if c.native_comment else None,
+                "classifications": active_labels(labels.get(c.name, [])), "labels": labels.get(c.name, []),
+                "stats": c.stats, "profile": profile_for(column_profiles.get(c.name), shows_values),
             }
             for c in dataset.columns
         ],
+        "classifications": sorted({lb for c in dataset.columns for lb in active_labels(labels.get(c.name, []))}),
+        "profile": profile,
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
         "versions": [],
     }

@@ -5,7 +5,8 @@ Three sources of one demo company: `shop` (SQLite files: the shop with `hr` and 
 CSV, TSV, JSON lines, Feather and images). The document server runs only while the demo runs: `running_demo`
 keeps it up for the crawl and for serving the UI, and stops it on exit.
 
-Idempotent: a second run reuses the sample files and sources and simply re-crawls (everything unchanged).
+Idempotent: a second run reuses the sample files and sources and simply re-crawls (everything unchanged), and
+annotates only what changed (nothing, the second time).
 """
 
 from __future__ import annotations
@@ -61,8 +62,10 @@ def _ensure_source(session: Session, actor: Actor, name: str, url: str, options:
 
 @contextmanager
 def running_demo(settings: Settings, actor: Actor, progress: Progress | None = None
-                 ) -> Iterator[list[dict[str, Any]]]:
-    """Build the sample sources, register and crawl them; the document server runs until the block ends."""
+                 ) -> Iterator[dict[str, Any]]:
+    """Build the sample sources, register, crawl and annotate them; the document server runs until the block
+    ends. Yields `{"crawls": [...], "annotate": {...}}`."""
+    from catalog.annotate import annotate
     from catalog.demo_data import build_demo_databases
     from catalog.demo_documents import serve_demo_documents
     from catalog.demo_files import build_demo_lake
@@ -77,10 +80,11 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
             _ensure_source(session, actor, DEMO_SOURCE, f"sqlite:///{files['main']}", {"attach": attach})
             _ensure_source(session, actor, DOCUMENTS_SOURCE, f"{server.url}shop", {})
             _ensure_source(session, actor, LAKE_SOURCE, str(lake), {})
-        yield crawl_sources(settings, actor, list(DEMO_SOURCES), progress)
+        crawls = crawl_sources(settings, actor, list(DEMO_SOURCES), progress)
+        yield {"crawls": crawls, "annotate": annotate(settings, actor, sources=DEMO_SOURCES, progress=progress)}
 
 
-def build_demo(settings: Settings, actor: Actor, progress: Progress | None = None) -> list[dict[str, Any]]:
-    """Build and crawl the demo, then stop the document server."""
+def build_demo(settings: Settings, actor: Actor, progress: Progress | None = None) -> dict[str, Any]:
+    """Build, crawl and annotate the demo, then stop the document server."""
     with running_demo(settings, actor, progress) as results:
         return results

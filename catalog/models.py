@@ -1,8 +1,8 @@
 """SQLAlchemy 2.0 models of crawled facts.
 
-Crawled facts (what a connector saw) live here. Human and AI metadata (descriptions, labels, owners) get their
-own tables in later issues, keyed by dataset id and column name, so a re-crawl that rewrites these rows never
-touches them.
+Crawled facts (what a connector saw) live in `sources` ... `crawl_runs`. What the annotator derives from samples
+(`profiles`) and the labels people review (`classifications`) live in their own tables, keyed by dataset id and
+column name, so a re-crawl that rewrites the crawled rows never touches a human decision.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -173,3 +174,53 @@ class CrawlRun(Base):
     restored_count: Mapped[int] = mapped_column(Integer, default=0)
     warnings: Mapped[list[Any]] = mapped_column(default=list)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Profile(Base):
+    """A bounded sample's profile of one dataset at one schema version; re-profiling the version replaces it.
+
+    `columns` maps each column name to its profile (null share, distinct estimate, ranges, histogram, top
+    values, masked examples). One JSON document per dataset keeps a 500-column table one row, not 500.
+    """
+
+    __tablename__ = "profiles"
+    __table_args__ = (UniqueConstraint("dataset_id", "schema_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    schema_version: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))  # profiled, unsupported (no rows to read), failed
+    rows_sampled: Mapped[int] = mapped_column(Integer, default=0)
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    method: Mapped[str | None] = mapped_column(Text)
+    columns: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    warnings: Mapped[list[Any]] = mapped_column(default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    profiled_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Classification(Base):
+    """One label (e.g. `pii.email`) on one column, with the evidence behind it and a person's decision.
+
+    `status` is suggested (the classifier's), confirmed or rejected (a person's). Re-evaluation refreshes the
+    confidence and evidence of every row but changes the status of none that a person decided.
+    """
+
+    __tablename__ = "classifications"
+    __table_args__ = (UniqueConstraint("dataset_id", "column_name", "label"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    column_name: Mapped[str] = mapped_column(String(1000))
+    label: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    match_share: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[list[Any]] = mapped_column(default=list)
+    classifier: Mapped[str | None] = mapped_column(String(100))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    evaluated_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

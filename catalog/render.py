@@ -13,6 +13,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from annotator.profile import summary_line
+
 # Piped output is not a terminal: rich would assume 80 columns and truncate the tables.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, width=None if sys.stderr.isatty() else 160)
@@ -34,10 +36,12 @@ def crawl_progress() -> Iterator[Callable[[str, int], None] | None]:
         return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
                   TimeElapsedColumn(), console=err_console, transient=True) as progress:
-        tasks = {"read": progress.add_task("reading datasets", total=None),
-                 "stored": progress.add_task("storing datasets", total=None)}
+        labels = {"read": "reading datasets", "stored": "storing datasets", "annotated": "annotating datasets"}
+        tasks: dict[str, Any] = {}
 
         def advance(phase: str, n: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(labels.get(phase, phase), total=None)
             progress.advance(tasks[phase], n)
 
         yield advance
@@ -56,6 +60,34 @@ def crawl_summary(results: list[dict[str, Any]]) -> None:
             err_console.print(Text(f"warning: {r['source']}: {w['dataset'] or ''}: {w['message']}"))
         if len(r["warnings"]) > 50:
             err_console.print(Text(f"... and {len(r['warnings']) - 50} more warnings (catalog source list --json)"))
+
+
+def annotate_summary(result: dict[str, Any]) -> None:
+    table = Table(title=f"annotate ({result['datasets']} datasets, {result['seconds']} s)")
+    for name in ("dataset", "status", "rows", "method", "labels suggested", "seconds"):
+        table.add_column(name)
+    for r in result["results"]:
+        table.add_row(_t(r["dataset"]), _t(r["status"]), _t(_count(r["rows"])), _t(r["method"] or r["error"]),
+                      _t(", ".join(r["suggested"])), _t(r["seconds"]))
+    console.print(table)
+    labels = result["labels"]
+    console.print(Text(f"profiled {result['profiled']}, unsupported {result['unsupported']}, failed "
+                       f"{result['failed']}; labels added {labels['added']}, updated {labels['updated']}, "
+                       f"dropped {labels['dropped']}"))
+    for r in result["results"]:
+        for warning in r["warnings"]:
+            err_console.print(Text(f"warning: {r['dataset']}: {warning}"))
+
+
+def labels_table(labels: list[dict[str, Any]]) -> None:
+    table = Table(title=f"labels ({len(labels)})")
+    for name in ("dataset", "column", "label", "status", "confidence", "decided by"):
+        table.add_column(name)
+    for v in labels:
+        confidence = "" if v["confidence"] is None else f"{v['confidence']:.2f}"
+        table.add_row(_t(v["dataset"]), _t(v["column"]), _t(v["label"]), _t(v["status"]), _t(confidence),
+                      _t(v["decided_by"]))
+    console.print(table)
 
 
 def sources_table(sources: list[dict[str, Any]]) -> None:
@@ -87,16 +119,21 @@ def dataset_view(d: dict[str, Any]) -> None:
     console.print(Text(f"rows (estimate): {_count(d['row_estimate']) or 'unknown'}   "
                        f"last changed: {d['last_changed']}"))
     table = Table()
-    for name in ("#", "column", "type", "null", "key", "description"):
+    for name in ("#", "column", "type", "null", "key", "labels", "profile", "description"):
         table.add_column(name)
     for c in d["columns"]:
         key = "PK" if c["primary_key"] else ""
         if c["foreign_key"]:
             key = (key + " FK→" + c["foreign_key"]).strip()
+        labels = ", ".join(f"{v['label']} ({v['status']})" for v in c["labels"] if v["status"] != "rejected")
         table.add_row(_t(c["ordinal"]), _t(c["name"]), _t(c["type"]), _t("yes" if c["nullable"] else "no"),
-                      _t(key), _t(c["description"]))
+                      _t(key), _t(labels), _t(summary_line(c["profile"])), _t(c["description"]))
     if d["columns"]:
         console.print(table)
+    profile = d.get("profile")
+    if profile:
+        console.print(Text(f"profile: {profile['status']}, {_count(profile['rows_sampled'])} rows sampled "
+                           f"({profile['method'] or profile['error'] or ''}) at {profile['profiled_at']}"))
     for label, facts in (("properties", d.get("properties")), ("observed", d.get("stats"))):
         if facts:
             console.print(Text(f"{label}: " + json.dumps(facts, ensure_ascii=False, sort_keys=True, default=str)))

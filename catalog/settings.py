@@ -24,6 +24,8 @@ class Settings:
     home: Path
     database_url: str
     crawl_batch_size: int = 500
+    sample_rows: int = 10_000  # rows sampled per dataset for profiles and PII classification
+    annotate_workers: int = 4  # datasets sampled at once (sampling mostly waits on the source)
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
 
     @property
@@ -39,7 +41,25 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
     """Build settings from arguments, then the environment, then defaults."""
     home_path = Path(home).expanduser().resolve() if home else default_home()
     url = database_url or os.environ.get("CATALOG_DATABASE_URL") or f"sqlite:///{home_path / 'catalog.db'}"
-    batch = int(os.environ.get("CATALOG_CRAWL_BATCH_SIZE", "500"))
+    batch = _positive_int("CATALOG_CRAWL_BATCH_SIZE", 500)
     mode = os.environ.get("CATALOG_MODE", "embedded")
-    return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode)
+    return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode,
+                    sample_rows=_positive_int("CATALOG_SAMPLE_ROWS", 10_000),
+                    annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4))
+
+
+def _positive_int(variable: str, default: int) -> int:
+    """An integer setting from the environment; a wrong value is named instead of crashing later."""
+    raw = os.environ.get(variable)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        from catalog.errors import InvalidInput
+
+        raise InvalidInput(f"{variable} must be a positive integer, not '{raw}'")
+    return value
 

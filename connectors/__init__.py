@@ -11,6 +11,9 @@ from connectors.base import (
     CrawlWarning,
     DatasetKind,
     DatasetSnapshot,
+    RowSample,
+    SampleTarget,
+    SampleUnsupported,
     UnchangedDataset,
 )
 from connectors.registry import connector_for
@@ -23,6 +26,9 @@ __all__ = [
     "CrawlWarning",
     "DatasetKind",
     "DatasetSnapshot",
+    "RowSample",
+    "SampleTarget",
+    "SampleUnsupported",
     "UnchangedDataset",
     "connector_for",
 ]

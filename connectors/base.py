@@ -18,7 +18,8 @@ class DatasetKind(StrEnum):
 
 
 class ConnectorError(Exception):
-    """The source as a whole cannot be crawled (unreachable, wrong password, missing driver)."""
+    """The source as a whole cannot be crawled (unreachable, wrong password, missing driver), or the one dataset a
+    `sample` asked for cannot be read (the message then names it)."""
 
     def __init__(self, source: str, message: str) -> None:
         super().__init__(f"source '{source}': {message}")
@@ -149,6 +150,45 @@ class NameFilter:
         return not matches(self.exclude)
 
 
+@dataclass(frozen=True, slots=True)
+class SampleTarget:
+    """What the catalog knows about the dataset to sample (from the store, no extra listing of the source)."""
+
+    path: str  # dataset path inside the source, as the crawl yielded it
+    kind: DatasetKind
+    # Catalog column names in ordinal order: SQL column names, document paths (`a.b`, `tags[]`, `items[].sku`),
+    # file columns and the partition columns of file sets.
+    columns: tuple[str, ...]
+    row_estimate: int | None = None
+    properties: Mapping[str, Any] = field(default_factory=dict)  # the stored dataset properties from the crawl
+
+
+@dataclass(frozen=True, slots=True)
+class RowSample:
+    """Rows read from one dataset, by column, for profiling and PII classification.
+
+    `values` maps every column of the target to its sampled values: None for SQL NULL or a missing field. For
+    tables and flat files every list has `rows` entries. Document paths (collections, JSON files, nested
+    Parquet) differ: a path under an array (`tags[]`, `items[].sku`) holds one value per array element (None
+    where an element object lacks the key), so its list is longer or shorter than `rows`; a column that only
+    holds other columns (a subdocument `specs`, an array `tags` with a `tags[]` column, a struct) is left empty,
+    its values being its children's. Values are Python-native; strings and bytes past 4,096 characters or bytes
+    are cut, and a warning says so (see `connectors.values`).
+    """
+
+    values: Mapping[str, list[Any]]
+    rows: int  # rows / documents read
+    # How the rows were chosen, for people: "TABLESAMPLE SYSTEM (1.25%)", "whole table (1,200 rows)",
+    # "20 primary-key ranges", "$sample of 10,000", "first rows of 3 of 120 files".
+    method: str
+    population: int | None = None  # estimated total rows when known
+    warnings: tuple[str, ...] = ()
+
+
+class SampleUnsupported(Exception):
+    """This connector or dataset kind cannot give rows (an image collection, say); the message says why."""
+
+
 class Connector(ABC):
     """Base of every connector: a name, a constructor that does no I/O, `crawl` and `test_connection`."""
 
@@ -169,6 +209,14 @@ class Connector(ABC):
     @abstractmethod
     def test_connection(self) -> None:
         """Raise `ConnectorError` with one clear line when the source cannot be reached."""
+
+    def sample(self, target: SampleTarget, limit: int) -> RowSample:
+        """At most `limit` rows of one dataset, read boundedly (never a full scan by default).
+
+        Raises `ConnectorError` when the source cannot be reached or the dataset is gone or unreadable, and
+        `SampleUnsupported` when this kind of source or dataset has no rows.
+        """
+        raise SampleUnsupported(f"{self.kind} sources cannot be sampled")
 
     @classmethod
     def handles(cls, url: str) -> bool:

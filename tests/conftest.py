@@ -18,6 +18,7 @@ from sqlalchemy import create_engine, text
 from catalog.access import Actor
 from catalog.db import migrate
 from catalog.settings import Settings, load_settings
+from tests.mongo_server import DocumentServer, MongoScratch, running_server, scratch_database
 
 PG_ENV = "CATALOG_TEST_POSTGRES_URL"
 MYSQL_ENV = "CATALOG_TEST_MYSQL_URL"
@@ -108,6 +109,20 @@ def mysql_db(mysql_url: str) -> Iterator[str]:
     with engine.begin() as conn:
         conn.execute(text(f"DROP DATABASE `{name}`"))
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocumentServer]:
+    """One nx-27017 server for the whole session (see `tests.mongo_server`)."""
+    with running_server(tmp_path_factory.mktemp("nx-27017")) as server:
+        yield server
+
+
+@pytest.fixture
+def mongo(mongo_server: DocumentServer) -> Iterator[MongoScratch]:
+    """A fresh database of its own on the session's MongoDB server."""
+    with scratch_database(mongo_server) as scratch:
+        yield scratch
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,13 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     assert set(crawls) == {"shop", "docs", "lake"}
     assert all(c["status"] == "succeeded" and not c["warnings"] for c in crawls.values()), crawls
     assert crawls["shop"]["new"] >= 10 and crawls["docs"]["new"] == 3 and crawls["lake"]["new"] == 7
+    annotated = result["annotate"]
+    assert annotated["failed"] == 0 and annotated["profiled"] >= 15, annotated
     shown = json.loads(run(cli, "show", "shop/main/customers", "--json"))
-    assert any(c["name"] == "c_eml" for c in shown["columns"])
+    labels = {c["name"]: c["classifications"] for c in shown["columns"]}
+    assert labels["c_eml"] == ["pii.email"] and labels["email_verified"] == []
+    email = next(c["profile"] for c in shown["columns"] if c["name"] == "c_eml")
+    assert email["masked"] and all(re.fullmatch(r"\w\*\*\*@\w\*\*\*\.\w+", e) for e in email["examples"]), email
     products = json.loads(run(cli, "show", "docs/shop/products", "--json"))
     names = {c["name"] for c in products["columns"]}
     assert {"specs.dims.h_cm", "specs.ip\\.rating", "tags[]", "variants[].sku"} <= names  # literal dot escaped
@@ -114,8 +120,10 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     assert orders["row_estimate"] == 3000 and orders["stats"]["files"] == orders["stats"]["partitions"] > 12
     images = json.loads(run(cli, "show", "lake/images", "--json"))
     assert images["kind"] == "file_set" and images["stats"]["images"]["sampled"] > 0
-    again = {c["source"]: c for c in json.loads(run(cli, "demo", "--no-serve", "--json"))["crawls"]}
+    second = json.loads(run(cli, "demo", "--no-serve", "--json"))
+    again = {c["source"]: c for c in second["crawls"]}
     assert all(again[s]["new"] == 0 and again[s]["unchanged"] == crawls[s]["new"] for s in crawls), again
+    assert second["annotate"]["datasets"] == 0, "nothing changed, nothing to annotate"
 
 
 def test_relative_sqlite_path_is_stored_absolute(cli: CliRunner, sqlite_source: Path,
@@ -124,3 +132,21 @@ def test_relative_sqlite_path_is_stored_absolute(cli: CliRunner, sqlite_source: 
     run(cli, "source", "add", "rel", f"sqlite:///{sqlite_source.name}")
     monkeypatch.chdir("/")
     assert json.loads(run(cli, "crawl", "rel", "--json"))["crawls"][0]["new"] == 4
+
+
+def test_annotate_and_review_labels(cli: CliRunner, sqlite_source: Path) -> None:
+    run(cli, "source", "add", "shop", f"sqlite:///{sqlite_source}")
+    run(cli, "crawl", "shop")
+    result = json.loads(run(cli, "annotate", "--json", "--sample-rows", "50"))
+    assert result["datasets"] == 4 and result["failed"] == 0
+    assert json.loads(run(cli, "annotate", "--json"))["datasets"] == 0
+    assert json.loads(run(cli, "annotate", "shop", "--all", "--json"))["datasets"] == 4
+    confirmed = json.loads(run(cli, "label", "confirm", "shop/main/customers", "Straße", "pii.street_address",
+                               "--comment", "people", "--json"))
+    assert confirmed["status"] == "confirmed" and confirmed["comment"] == "people"
+    listed = json.loads(run(cli, "label", "list", "--status", "confirmed", "--json"))["labels"]
+    assert [(v["dataset"], v["column"]) for v in listed] == [("shop/main/customers", "Straße")]
+    assert "pii.street_address" in run(cli, "show", "shop/main/customers")
+    assert "label 'Bad Label'" in errors(cli, "label", "confirm", "shop/main/customers", "Straße", "Bad Label")
+    assert "column 'ghost'" in errors(cli, "label", "reject", "shop/main/customers", "ghost", "pii.email")
+    assert "source 'nope'" in errors(cli, "annotate", "nope")

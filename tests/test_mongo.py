@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,18 +24,6 @@ from connectors.base import ConnectorError, CrawlReport, DatasetKind, DatasetSna
 from connectors.mongo import MongoConnector
 from tests.helpers import crawl, names, register, show
 from tests.mongo_server import DocumentServer, MongoScratch, free_port, running_server, scratch_database
-
-
-@pytest.fixture(scope="session")
-def mongo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DocumentServer]:
-    with running_server(tmp_path_factory.mktemp("nx-27017")) as server:
-        yield server
-
-
-@pytest.fixture
-def mongo(mongo_server: DocumentServer) -> Iterator[MongoScratch]:
-    with scratch_database(mongo_server) as scratch:
-        yield scratch
 
 
 def snapshots(url: str, **options: str) -> tuple[dict[str, DatasetSnapshot], CrawlReport]:

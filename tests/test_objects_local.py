@@ -107,7 +107,8 @@ def test_sample_lake_datasets_columns_and_stats(settings: Settings, lake: Path) 
     assert (cols["year"]["type"], cols["year"]["nullable"]) == ("int64", False)
     assert cols["month"]["type"] == "string"  # `01`, `02`: leading zeros, so kept as written
     assert cols["customer.address.city"]["nested_path"] == "customer.address"
-    assert orders["properties"] == {"format": "parquet", "partitioning": {"style": "hive", "keys": ["year", "month"]}}
+    assert orders["properties"] == {"format": "parquet", "partitioning": {"style": "hive", "keys": ["year", "month"]},
+                                    "location": {"folder": "sales/orders", "partitioned": True}}
     stats = orders["stats"]
     assert (stats["files"], stats["partitions"], stats["partition_values"]) == (4, 3, {"year": 1, "month": 3})
     assert stats["rows_exact"] is True and stats["formats"] == {"parquet": 4}
@@ -124,7 +125,8 @@ def test_sample_lake_datasets_columns_and_stats(settings: Settings, lake: Path) 
         "encoding": "utf-8", "delimiter": ";", "header": True}
     assert [c["type"] for c in show(settings, "lake/dialects/eu")["columns"]] == ["int64", "double", "string"]
     assert show(settings, "lake/dialects/tabs")["properties"] == {
-        "format": "tsv", "csv": {"encoding": "utf-8", "delimiter": "\t", "header": True}}
+        "format": "tsv", "csv": {"encoding": "utf-8", "delimiter": "\t", "header": True},
+        "location": {"folder": "dialects", "format": "csv", "file": "tabs.tsv"}}
 
     # JSON document, JSON lines, multi-member gzip JSON lines: the same nested schema, as dotted paths.
     expected = ["event_id", "kind", "tags", "tags[]", "user", "user.geo", "user.geo.country", "user.id"]

@@ -13,6 +13,8 @@ from urllib.parse import quote
 
 import jinja2
 
+from annotator.profile import edge_text, percent, summary_line
+
 STATUS_TONES = {
     "succeeded": "ok",
     "partial": "warn",
@@ -111,6 +113,31 @@ def file_size(value: int | None) -> str:
     return f"{size:.1f} TiB"
 
 
+LABEL_TONES = {"confirmed": "bad", "suggested": "warn", "rejected": "neutral"}
+
+
+def label_tone(status: str | None) -> str:
+    """Confirmed personal data stands out; a suggestion asks for review; a rejection is only a record."""
+    return LABEL_TONES.get(status or "", "neutral")
+
+
+def bars(histogram: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Histogram bins as bars for a small SVG: height in percent of the tallest bin, and the bin's range.
+
+    Returns plain numbers and text; the template draws them with autoescaping, so no markup is built here.
+    """
+    if not histogram or not histogram.get("counts"):
+        return []
+    counts, edges = histogram["counts"], histogram.get("edges", [])
+    tallest = max(counts) or 1
+    return [
+        {"height": round(100 * c / tallest, 1), "count": c,
+         "low": edge_text(edges[i]) if i < len(edges) else "",
+         "high": edge_text(edges[i + 1]) if i + 1 < len(edges) else ""}
+        for i, c in enumerate(counts)
+    ]
+
+
 def install(env: jinja2.Environment) -> None:
     """Register every filter on the pages' Jinja environment."""
     env.filters.update({
@@ -125,4 +152,8 @@ def install(env: jinja2.Environment) -> None:
         "fk_dataset": fk_dataset,
         "sample_stats": sample_stats,
         "file_size": file_size,
+        "label_tone": label_tone,
+        "percent": percent,
+        "bars": bars,
+        "profile_summary": summary_line,
     })

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from catalog import datasets, sources
+from annotator.pii import LABELS
+from catalog import classifications, datasets, sources
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
+from catalog.errors import PermissionDenied
 from web import filters
 from web.listing import PER_PAGE, DatasetFilters, pagination
 
@@ -74,7 +77,32 @@ def dataset_page(name: str, request: Request, session: Session = Depends(get_ses
                  actor: Actor = Depends(get_actor)) -> Response:
     """One dataset: header facts, columns, schema history and properties (404 page when unknown)."""
     dataset = datasets.get_dataset(session, actor, name)
-    return _page(request, "dataset.html", "datasets", dataset=dataset)
+    return _page(request, "dataset.html", "datasets", dataset=dataset, label_names=LABELS)
+
+
+def require_same_origin(request: Request) -> None:
+    """Refuse a form post that another site's page made the browser send (cross-site request forgery).
+
+    Browsers send `Origin` (or at least `Referer`) with form posts; a post whose origin is not this server, or
+    that names none, is refused. The governance work adds per-session tokens on top of this.
+    """
+    claimed = request.headers.get("origin") or request.headers.get("referer")
+    if not claimed:
+        raise PermissionDenied("form posts must come from this catalog's own pages (no Origin header)")
+    parsed = urlsplit(claimed)
+    if parsed.netloc != request.headers.get("host") or parsed.scheme != request.url.scheme:
+        raise PermissionDenied("form posts must come from this catalog's own pages")
+
+
+@router.post("/labels")
+def decide_label(request: Request, dataset: str = Form(max_length=1000), column: str = Form(max_length=1000),
+                 label: str = Form(max_length=100), decision: str = Form(max_length=20),
+                 comment: str | None = Form(None, max_length=classifications.MAX_COMMENT),
+                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+    """Confirm, reject or reset a label from the dataset page, then show the page again at its labels."""
+    require_same_origin(request)
+    classifications.decide(session, actor, dataset, column, label, decision, comment)
+    return RedirectResponse(filters.dataset_url(dataset) + "#pii", status_code=303)
 
 
 @router.get("/sources")

@@ -25,6 +25,10 @@ unique, sparse, ttl_seconds, partial_filter), and for views `viewOn` and `pipeli
 escaping of literal dots, types, nullability, stats) is described in `connectors.mongo.infer`; the type mapping
 in `connectors.mongo.types`. There is no server-side fingerprint: every crawl samples again.
 
+Sampling (`sample`): `$sample` of the limit when the estimated count is larger, else a plain read of the whole
+collection (see `connectors.mongo.sampling`); option `sample_timeout_s` (default 60) bounds each read on the
+server (maxTimeMS). A collection that no longer exists or cannot be read is a `ConnectorError` naming it.
+
 Failures: a server that cannot be reached within `timeout_ms`, a bad URL or refused credentials are one
 `ConnectorError` line (from `test_connection` and `crawl` alike). A database whose collections cannot be listed
 (permission denied) is marked incomplete and the crawl goes on; so is a collection that cannot be read, so that
@@ -47,12 +51,23 @@ from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import ConfigurationError, ConnectionFailure, OperationFailure, PyMongoError
 
-from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, DatasetKind, DatasetSnapshot, NameFilter
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    Crawled,
+    CrawlReport,
+    DatasetKind,
+    DatasetSnapshot,
+    NameFilter,
+    RowSample,
+    SampleTarget,
+)
 from connectors.mongo.infer import MAX_NAME_LENGTH, Inference, infer_schema
 from connectors.mongo.properties import collection_properties, describe_indexes
+from connectors.mongo.sampling import read_documents, sample_documents
 
 SYSTEM_DATABASES = frozenset({"admin", "local", "config"})
-DEFAULTS = {"sample_size": 1000, "max_fields": 500, "timeout_ms": 5000}
+DEFAULTS = {"sample_size": 1000, "max_fields": 500, "timeout_ms": 5000, "sample_timeout_s": 60}
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class _Limits:
     sample_size: int
     max_fields: int
     timeout_ms: int
+    sample_timeout_s: int
 
 
 class MongoConnector(Connector):
@@ -123,6 +139,30 @@ class MongoConnector(Connector):
         client = self._client(limits)
         try:
             self._ping(client, limits)
+        finally:
+            client.close()
+
+    # -- sample ------------------------------------------------------------------------------------------------
+
+    def sample(self, target: SampleTarget, limit: int) -> RowSample:
+        limits = self._limits()
+        client = self._client(limits)
+        db_name, _, name = target.path.partition("/")  # database names cannot hold a slash, collections can
+        try:
+            self._ping(client, limits)
+            database = client.get_database(db_name)
+            infos = list(database.list_collections(filter={"name": name}))
+            if not infos:
+                raise ConnectorError(self.name, f"dataset '{target.path}' no longer exists")
+            collection = database.get_collection(name)
+            estimate = None if infos[0].get("type") == "view" else self._estimate(collection)
+            documents, method, warnings = read_documents(collection, estimate, limit,
+                                                         limits.sample_timeout_s * 1000)
+            return sample_documents(target, documents, method, limit, estimate, warnings)
+        except ConnectionFailure as exc:
+            raise ConnectorError(self.name, f"lost the connection to MongoDB: {self._message(exc)}") from None
+        except (PyMongoError, BSONError, RecursionError, ValueError) as exc:
+            raise ConnectorError(self.name, f"dataset '{target.path}' cannot be read: {self._message(exc)}") from None
         finally:
             client.close()
 

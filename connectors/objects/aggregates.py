@@ -20,7 +20,7 @@ MAX_PARTITION_VALUES = 1000
 MAX_SUBFOLDERS = 100
 IMAGE_SAMPLE = 20
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-_INTEGER = re.compile(r"-?(0|[1-9][0-9]{0,17})")
+INTEGER_VALUE = re.compile(r"-?(0|[1-9][0-9]{0,17})")  # a partition value typed int64
 
 
 def _widest(normalized: set[str]) -> str:
@@ -62,7 +62,7 @@ class PartitionKey:
         if value == HIVE_NULL:
             self.has_null = True
             return
-        if self.all_integers and not _INTEGER.fullmatch(value):
+        if self.all_integers and not INTEGER_VALUE.fullmatch(value):
             self.all_integers = False
         if len(self.values) < MAX_PARTITION_VALUES:
             self.values.add(value)
@@ -78,6 +78,7 @@ class TabularGroup:
     first_stem: str
     stem_prefix: str
     partitioned: bool = False
+    first_name: str = ""  # the first file's name, which is how a one-file dataset is found again
     files: int = 0
     readable: int = 0
     unreadable: int = 0
@@ -101,6 +102,8 @@ class TabularGroup:
 
     def add_listing(self, facts: FileFacts, partition: list[tuple[str, str]], partition_path: str) -> None:
         info = facts.info
+        if not self.files:
+            self.first_name = info.key.rsplit("/", 1)[-1]
         self.files += 1
         self.bytes += info.size
         self.formats[facts.kind.label] += 1

@@ -2,8 +2,9 @@
 
 Options (all optional): `endpoint_url`, `region`, `aws_access_key_id`, `aws_secret_access_key` (as `env:VAR` or
 `file:/path` references), `anonymous`, `timeout_s` for S3; `concurrency` (parallel reads, default 16),
-`sample_bytes` (head sample for CSV/JSON, default 1 MiB), `max_fields` (default 500), and `include` / `exclude`
-(comma-separated globs on dataset paths).
+`sample_bytes` (head sample for CSV/JSON, default 1 MiB, when crawling and when sampling rows), `max_fields`
+(default 500), `include` / `exclude` (comma-separated globs on dataset paths), and `sample_files` (files read
+for a row sample, default 8; see `connectors.objects.row_sample`).
 """
 
 from __future__ import annotations
@@ -12,9 +13,20 @@ from collections.abc import Iterator
 from pathlib import PurePosixPath
 from typing import ClassVar
 
-from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter
+from connectors.base import (
+    Connector,
+    ConnectorError,
+    Crawled,
+    CrawlReport,
+    DatasetKind,
+    NameFilter,
+    RowSample,
+    SampleTarget,
+    SampleUnsupported,
+)
 from connectors.objects.crawler import ListingStopped, ObjectCrawler
 from connectors.objects.readers import Limits
+from connectors.objects.row_sample import DatasetUnreadable, location_for, sample_file_set
 from connectors.objects.stores import ObjectStore, StoreError, open_store
 
 
@@ -62,3 +74,15 @@ class ObjectStoreConnector(Connector):
             yield from crawler.run()
         except ListingStopped as exc:
             raise ConnectorError(self.name, f"cannot list {store.root}: {exc}") from None
+
+    def sample(self, target: SampleTarget, limit: int) -> RowSample:
+        if target.kind != DatasetKind.FILE_SET:
+            raise SampleUnsupported(f"{target.kind} datasets are not stored in object stores")
+        sample_bytes = self._int_option("sample_bytes", Limits.sample_bytes, 1024)
+        max_files = self._int_option("sample_files", 8)
+        try:
+            location_for(target)  # a file collection: unsupported before any I/O
+            store = self._reachable_store()
+            return sample_file_set(store, target, max(1, limit), sample_bytes, max_files)
+        except (DatasetUnreadable, StoreError) as exc:
+            raise ConnectorError(self.name, f"dataset '{target.path}' cannot be sampled: {exc}") from None

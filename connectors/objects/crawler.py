@@ -19,7 +19,7 @@ from typing import Any
 
 from connectors.base import ColumnSnapshot, CrawlReport, DatasetKind, DatasetSnapshot, NameFilter
 from connectors.objects.aggregates import FileCollection, TabularGroup
-from connectors.objects.formats import Family, FileKind, classify
+from connectors.objects.formats import Family, FileKind, classify, format_class
 from connectors.objects.layout import (
     dataset_root,
     group_label,
@@ -29,10 +29,9 @@ from connectors.objects.layout import (
     overlaps,
     split_key,
 )
+from connectors.objects.locate import location_of
 from connectors.objects.readers import FileFacts, Limits, read_facts
 from connectors.objects.stores import ObjectInfo, ObjectStore
-
-_FORMAT_CLASS = {"tsv": "csv", "jsonl": "json"}
 
 
 @dataclass
@@ -161,16 +160,16 @@ class ObjectCrawler:
         group.add_schema(facts)
 
     def _group_for(self, folder: _Folder, facts: FileFacts, partitioned: bool) -> TabularGroup:
-        format_class = _FORMAT_CLASS.get(facts.kind.format, facts.kind.format)
+        format_ = format_class(facts.kind.format)
         if partitioned:
             for group in folder.groups:
                 if group.partitioned:
                     return group
         else:
             for group in folder.groups:
-                if not group.partitioned and group.format_class == format_class and _belongs(group, facts):
+                if not group.partitioned and group.format_class == format_ and _belongs(group, facts):
                     return group
-        group = TabularGroup(format_class, facts.kind.stem, "\0", partitioned=partitioned)
+        group = TabularGroup(format_, facts.kind.stem, "\0", partitioned=partitioned)
         folder.groups.append(group)
         return group
 
@@ -186,7 +185,7 @@ class ObjectCrawler:
         has_tabular = bool(groups)
         only = len(groups) == 1 and folder.collection is None
         for group in groups:
-            snapshot = self._tabular_snapshot(self._tabular_path(folder, group, only), group)
+            snapshot = self._tabular_snapshot(*self._tabular_path(folder, group, only), group)
             if snapshot is not None:
                 yield snapshot
         if folder.parent is not None:
@@ -217,13 +216,15 @@ class ObjectCrawler:
                 main.absorb(other)
         return [main]
 
-    def _tabular_path(self, folder: _Folder, group: TabularGroup, only: bool) -> str:
+    def _tabular_path(self, folder: _Folder, group: TabularGroup, only: bool) -> tuple[str, dict[str, Any]]:
+        """The dataset path, and the `location` that finds its files again (see `connectors.objects.locate`)."""
         by_folder = group.partitioned or (only and (group.files > 1 or looks_like_part(group.first_stem)))
+        location = location_of(folder.key, group, by_folder)
         if by_folder:
-            return folder.key or self.root_label
+            return folder.key or self.root_label, location
         if group.files == 1:
-            return join(folder.key, group.first_stem)
-        return join(folder.key, group_label(group.stem_prefix, group.first_stem))
+            return join(folder.key, group.first_stem), location
+        return join(folder.key, group_label(group.stem_prefix, group.first_stem)), location
 
     def _unique(self, path: str, suffix: str) -> str:
         candidate = path
@@ -235,7 +236,7 @@ class ObjectCrawler:
         self.emitted.add(candidate)
         return candidate
 
-    def _tabular_snapshot(self, path: str, group: TabularGroup) -> DatasetSnapshot | None:
+    def _tabular_snapshot(self, path: str, location: dict[str, Any], group: TabularGroup) -> DatasetSnapshot | None:
         path = self._unique(path, group.format_class)
         if not self.filter.accepts(path):
             return None
@@ -262,7 +263,7 @@ class ObjectCrawler:
                 stats = {"presence": round(merged.files / group.readable, 4)}
             columns.append(ColumnSnapshot(spec.name, len(columns) + 1, spec.native_type, spec.normalized_type,
                                           spec.nullable, spec.comment, spec.nested_path, stats=stats))
-        properties: dict[str, Any] = {"format": _dominant(group.formats)}
+        properties: dict[str, Any] = {"format": _dominant(group.formats), "location": location}
         if group.partitioned:
             properties["partitioning"] = {"style": "hive", "keys": list(group.partition_keys)}
         if group.details:

@@ -9,8 +9,10 @@ so a dataset whose files are CSV and Parquet compares like with like.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from connectors.objects.arrow_columns import FieldSpec, SampleSchema
@@ -80,7 +82,18 @@ def _unique_names(cells: list[str]) -> list[str]:
     return names
 
 
-def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> SampleSchema:
+@dataclass
+class ParsedCsv:
+    """A CSV sample split into rows, with the dialect and header decisions the crawl makes."""
+
+    dialect: type[csv.Dialect] | csv.Dialect
+    header: bool
+    names: list[str]
+    data: list[tuple[int, list[str]]]  # (line number, cells) of the data rows, blank rows left out
+    width: int
+
+
+def parse_csv(text: str, forced_delimiter: str | None) -> ParsedCsv:
     sample = text[:SNIFF_CHARS]
     dialect = _dialect(sample, forced_delimiter)
     reader = csv.reader(io.StringIO(text), dialect)
@@ -99,10 +112,15 @@ def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> Sampl
     except csv.Error:
         sniffer_says = False
     header = _looks_like_header(first, data_types, sniffer_says)
-    data = records[1:] if header else records
     names = _unique_names(first) if header else [f"column_{i}" for i in range(1, width + 1)]
+    return ParsedCsv(dialect, header, names, records[1:] if header else records, width)
+
+
+def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> SampleSchema:
+    parsed = parse_csv(text, forced_delimiter)
+    header, names, data, width = parsed.header, parsed.names, parsed.data, parsed.width
     result = SampleSchema([], len(data), {
-        "delimiter": dialect.delimiter, "quotechar": dialect.quotechar, "header": header,
+        "delimiter": parsed.dialect.delimiter, "quotechar": parsed.dialect.quotechar, "header": header,
     })
     ragged = [(line, len(row)) for line, row in data if len(row) != width]
     if ragged:
@@ -119,3 +137,37 @@ def infer_csv(text: str, forced_delimiter: str | None, max_fields: int) -> Sampl
         nullable = any(v == "" for v in values) or len(values) < len(data) or not values
         result.fields.append(FieldSpec(name, native, normalized, nullable))
     return result
+
+
+_CONVERT: dict[str, Any] = {
+    "bool": lambda v: v.lower() == "true", "int64": int, "double": float,
+    "date32[day]": datetime.date.fromisoformat, "timestamp[s]": datetime.datetime.fromisoformat,
+}
+
+
+def csv_records(text: str, forced_delimiter: str | None) -> tuple[list[str], list[dict[str, Any]]]:
+    """The sample's rows as records keyed by column name, each column typed the way the crawl types it (from
+    the same sample), so `02139` stays a string and `2.5` becomes a float; an empty cell is None."""
+    parsed = parse_csv(text, forced_delimiter)
+    converters = []
+    for index in range(len(parsed.names)):
+        native, _ = _value_type([row[index] for _, row in parsed.data if index < len(row)])
+        converters.append(_CONVERT.get(native))
+    records = []
+    for _, row in parsed.data:
+        record: dict[str, Any] = {}
+        for name, convert, cell in zip(parsed.names, converters, row, strict=False):
+            record[name] = _typed(cell, convert)
+        records.append(record)
+    return parsed.names, records
+
+
+def _typed(cell: str, convert: Any) -> Any:
+    if cell == "":
+        return None
+    if convert is None:
+        return cell
+    try:
+        return convert(cell.strip())
+    except ValueError:  # a timestamp form fromisoformat does not take: keep the text
+        return cell

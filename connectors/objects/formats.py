@@ -28,6 +28,12 @@ IMAGES = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 AUDIO = {".wav", ".mp3", ".flac", ".ogg", ".oga", ".m4a", ".aac", ".opus"}
 # Formats that need random access (a footer): they cannot be read through a stream decompressor.
 RANDOM_ACCESS = {"parquet", "arrow"}
+# Formats that group together into one dataset: TSV files are CSV files with another delimiter, and so on.
+_FORMAT_CLASS = {"tsv": "csv", "jsonl": "json"}
+
+
+def format_class(format_: str) -> str:
+    return _FORMAT_CLASS.get(format_, format_)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,7 +59,8 @@ def _document(text: str, complete: bool) -> tuple[list[Any], str]:
     return [json.loads(text)], "document"
 
 
-def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> SampleSchema:
+def parse_objects(text: str, lines: bool, complete: bool) -> tuple[list[dict[str, Any]], int, str, list[str]]:
+    """(the JSON objects of the sample, records read, layout, problems); raises ValueError when there are none."""
     problems: list[str] = []
     if lines:
         records, layout = _lines(text, problems), "lines"
@@ -71,9 +72,14 @@ def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> Sampl
                         "only objects are catalogued")
     if not objects:
         raise ValueError("no JSON objects in the sample")
+    return objects, len(records), layout, problems
+
+
+def infer_json(text: str, lines: bool, complete: bool, max_fields: int) -> SampleSchema:
+    objects, records, layout, problems = parse_objects(text, lines, complete)
     inference = infer_schema(objects, max_fields=max_fields)
     if inference.capped:
         problems.append(f"more than {max_fields} fields; only the {max_fields} most common are catalogued")
     fields = [FieldSpec(c.name, c.native_type, c.normalized_type, c.nullable, c.nested_path)
               for c in inference.columns]
-    return SampleSchema(fields, len(records), {"layout": layout}, problems)
+    return SampleSchema(fields, records, {"layout": layout}, problems)

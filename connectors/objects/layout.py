@@ -63,11 +63,15 @@ def overlaps(a: set[str], b: set[str]) -> bool:
     return len(a & b) / len(a | b) >= JOIN_OVERLAP
 
 
+def family_prefix(stem_prefix: str) -> str:
+    """The name a family of files shares: their common stem prefix without trailing digits and separators
+    (`orders_2024_01`, `orders_2024_02` -> `orders`); stable as files of the family come and go."""
+    return _TRAILING_NOISE.sub("", stem_prefix)
+
+
 def group_label(stem_prefix: str, first_stem: str) -> str:
-    """A name for several files of one folder: their common stem prefix without trailing digits and separators
-    (`orders_2024_01`, `orders_2024_02` -> `orders`), or the first file's stem."""
-    label = _TRAILING_NOISE.sub("", stem_prefix)
-    return label or first_stem
+    """A name for several files of one folder: their family prefix, or the first file's stem."""
+    return family_prefix(stem_prefix) or first_stem
 
 
 def join(folder: str, name: str) -> str:

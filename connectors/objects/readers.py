@@ -100,7 +100,7 @@ def _read_arrow(store: ObjectStore, facts: FileFacts, limits: Limits) -> None:
     elif size <= ARROW_FULL_READ_LIMIT:
         source = pa.BufferReader(store.read_range(facts.info.key, 0, size))
     else:
-        source = pa.PythonFile(_RangeFile(store, facts.info), mode="r")
+        source = pa.PythonFile(RangeFile(store, facts.info), mode="r")
     with source:
         try:
             reader = ipc.open_file(source)
@@ -120,7 +120,7 @@ def _read_arrow(store: ObjectStore, facts: FileFacts, limits: Limits) -> None:
             facts.rows_exact = True
 
 
-class _RangeFile(io.RawIOBase):
+class RangeFile(io.RawIOBase):
     """A read-only, seekable view of a remote object through range reads (for large Arrow files)."""
 
     def __init__(self, store: ObjectStore, info: ObjectInfo) -> None:

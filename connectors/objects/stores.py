@@ -45,6 +45,10 @@ class ObjectStore(Protocol):
         """Every object under the root, depth-first; `on_unlistable(folder_key, message)` for folders that
         cannot be listed (the walk goes on)."""
 
+    def list_folder(self, folder: str, recursive: bool) -> Iterator[ObjectInfo]:
+        """The objects under one folder key ("" for the root), keys relative to the root as in `walk`; only
+        the folder's own files unless `recursive`. Used to find a dataset's files again when sampling it."""
+
     def read_range(self, key: str, start: int, length: int) -> bytes: ...
 
     def read_tail(self, key: str, length: int, size: int) -> bytes: ...
@@ -93,6 +97,27 @@ class LocalStore:
                     continue
                 if stat.S_ISREG(info.st_mode):
                     yield ObjectInfo(key, info.st_size, datetime.fromtimestamp(info.st_mtime, UTC))
+
+    def list_folder(self, folder: str, recursive: bool) -> Iterator[ObjectInfo]:
+        def failed(key: str, message: str) -> None:
+            raise StoreError(f"cannot list {key or self.root}: {message}")
+
+        start = self.root_path / folder if folder else self.root_path
+        prefix = f"{folder}/" if folder else ""
+        if not start.is_dir():
+            return  # the folder is gone: no files
+        if recursive:
+            yield from self._walk(start, prefix, failed)
+            return
+        try:
+            with os.scandir(start) as entries:
+                for entry in entries:
+                    if entry.is_file():
+                        info = entry.stat()
+                        yield ObjectInfo(prefix + entry.name, info.st_size,
+                                         datetime.fromtimestamp(info.st_mtime, UTC))
+        except OSError as exc:
+            failed(folder, exc.strerror or str(exc))
 
     def _path(self, key: str) -> Path:
         return self.root_path / key
@@ -147,6 +172,21 @@ class S3Store:
                 if not key or key.endswith("/"):
                     continue  # folder markers written by consoles and some tools
                 yield ObjectInfo(key, int(item["Size"]), item.get("LastModified"), item.get("ETag", "").strip('"'))
+
+    def list_folder(self, folder: str, recursive: bool) -> Iterator[ObjectInfo]:
+        paginator = self._client.get_paginator("list_objects_v2")
+        cut = len(self.prefix)
+        options = {} if recursive else {"Delimiter": "/"}
+        prefix = self.prefix + (f"{folder}/" if folder else "")
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix, **options):
+                for item in page.get("Contents", ()):
+                    key = item["Key"][cut:]
+                    if key and not key.endswith("/"):
+                        yield ObjectInfo(key, int(item["Size"]), item.get("LastModified"),
+                                         item.get("ETag", "").strip('"'))
+        except Exception as exc:  # noqa: BLE001 - boto raises many unrelated types; one line for all
+            raise StoreError(f"cannot list {self.root}{folder}: {_boto_reason(exc)}") from None
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         if length <= 0:

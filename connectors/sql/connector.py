@@ -2,7 +2,8 @@
 
 Options (all optional): `include_schemas`, `exclude_schemas`, `include_tables`, `exclude_tables` (comma-separated
 globs; table patterns match `table` or `schema/table`), `attach` (SQLite: `name=path;name=path`),
-`connect_timeout` (seconds, default 10), `reader=inspector` (force the generic SQLAlchemy inspector).
+`connect_timeout` (seconds, default 10), `reader=inspector` (force the generic SQLAlchemy inspector),
+`sample_timeout_s` (seconds each sampling statement may run, default 60; see `connectors.sql.sampling`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter
+from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter, RowSample, SampleTarget
 from connectors.sql.inspector import InspectorReader
 from connectors.sql.mysql import MySqlReader
 from connectors.sql.postgres import PostgresReader
 from connectors.sql.rows import SchemaRows, assemble
+from connectors.sql.sampling import DatasetGone, Sampling, split_path
+from connectors.sql.sampling_dialects import SAMPLERS, guarded, sample_generic
 from connectors.sql.sqlite import SqliteReader, quote_identifier
 from connectors.sql.urls import with_installed_driver
 
@@ -138,6 +141,37 @@ class SqlConnector(Connector):
                         yield from assemble(result[0], report, result[1])
         finally:
             engine.dispose()
+
+    def sample(self, target: SampleTarget, limit: int) -> RowSample:
+        timeout = self._positive_option("sample_timeout_s", 60)
+        if not target.columns:  # PostgreSQL allows tables without columns: there is nothing to select
+            return RowSample({}, 0, "no columns to read", target.row_estimate)
+        engine = self._engine()
+        try:
+            with self._connect(engine) as conn:
+                try:
+                    schemas = self._reader(engine).list_schemas(conn)
+                    conn.rollback()
+                    schema, name = split_path(target.path, schemas)
+                    sampler = SAMPLERS.get(engine.dialect.name, sample_generic)
+                    if self.options.get("reader") == "inspector":
+                        sampler = sample_generic
+                    with guarded(conn, timeout):
+                        return sampler(Sampling(conn, schema, name, target, max(1, limit)))
+                except DatasetGone as exc:
+                    raise ConnectorError(self.name, f"dataset '{target.path}' cannot be sampled: {exc}") from None
+                except SQLAlchemyError as exc:
+                    raise ConnectorError(
+                        self.name, f"dataset '{target.path}' cannot be sampled: {self._message(exc)}"
+                    ) from None
+        finally:
+            engine.dispose()
+
+    def _positive_option(self, key: str, default: int) -> int:
+        raw = str(self.options.get(key, default)).strip()
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConnectorError(self.name, f"option {key} must be a positive whole number, not '{raw}'")
+        return int(raw)
 
     def _schemas(self, conn: Connection, reader: CatalogReader) -> list[str]:
         schema_filter = NameFilter.from_options(self.options, "include_schemas", "exclude_schemas")
