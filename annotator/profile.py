@@ -163,6 +163,27 @@ def _examples(values: Sequence[Any]) -> list[str]:
     return [shown(v) for v in seen]
 
 
+def typed_values(values: Sequence[Any], normalized_type: str) -> list[Any]:
+    """Values as the declared type says they are, where the driver handed back something plainer.
+
+    SQLite returns DATE and TIMESTAMP columns as ISO text and BOOLEAN as 0/1; profiling those as text lengths or
+    numbers would describe the storage, not the data. A value that does not convert is kept as it is.
+    """
+    if normalized_type in ("date", "timestamp"):
+        parse = date.fromisoformat if normalized_type == "date" else datetime.fromisoformat
+        return [_parsed(v, parse) if isinstance(v, str) else v for v in values]
+    if normalized_type == "boolean":
+        return [bool(v) if isinstance(v, int) and not isinstance(v, bool) and v in (0, 1) else v for v in values]
+    return list(values)
+
+
+def _parsed(text: str, parse: Any) -> Any:
+    try:
+        return parse(text.strip())
+    except ValueError:
+        return text
+
+
 def profile_column(values: Sequence[Any], population: int | None = None) -> dict[str, Any]:
     """The profile of one column from its sampled values (None for nulls).
 

@@ -23,7 +23,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from annotator.pii import SUGGEST_THRESHOLD, ColumnContext, Finding, classify_columns, mask_value, scrub_text
-from annotator.profile import TEXT, VALUE_FIELDS, profile_column, restrict_profile, shown
+from annotator.profile import TEXT, VALUE_FIELDS, profile_column, restrict_profile, shown, typed_values
 from catalog.access import Action, Actor, Resource, require
 from catalog.classifications import CONFIRMED, REJECTED, apply_findings
 from catalog.db import first_line, session_factory
@@ -174,7 +174,8 @@ def _evaluate(connector: Any, job: _Job, limit: int) -> _Outcome:
 
 def _profile_and_classify(outcome: _Outcome) -> None:
     job, sample = outcome.job, outcome.sample
-    values = {c.name: list(sample.values.get(c.name, [])) if sample else [] for c in job.columns}
+    values = {c.name: typed_values(sample.values.get(c.name, []), c.normalized_type) if sample else []
+              for c in job.columns}
     contexts = [ColumnContext(name=c.name, normalized_type=c.normalized_type, values=values[c.name],
                               comment=c.comment, native_type=c.native_type) for c in job.columns]
     found = classify_columns(contexts, dataset=job.name, table_comment=job.comment)

@@ -81,3 +81,12 @@ def test_restricted_profile_keeps_no_value() -> None:
     assert restricted["masked"] and restricted["examples"] == ["a***@e***.com"]
     assert restricted["null_share"] == 0.0 and restricted["distinct"] == 2
 
+
+
+def test_values_take_their_declared_type_when_the_driver_gave_text() -> None:
+    from annotator.profile import typed_values
+
+    assert typed_values(["1990-01-02", "not a date", None], "date") == [date(1990, 1, 2), "not a date", None]
+    assert typed_values(["2020-01-01 10:00:00"], "timestamp") == [datetime(2020, 1, 1, 10)]
+    assert typed_values([0, 1, 2, None], "boolean") == [False, True, 2, None]
+    assert typed_values([1, 2], "integer") == [1, 2]

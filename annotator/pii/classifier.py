@@ -16,7 +16,12 @@ Confidence formula (a logistic over summed log-odds):
 * w_table: +0.4 when the table's name or comment says its rows are people and the column already has support.
 
 So a strong name alone gives 0.62 (suggested), a medium one 0.33 (suspected only), values alone from a checksum
-validator 0.95, and a name plus agreeing values > 0.9. Columns whose type cannot hold a label are not scored for it.
+validator 0.95, and a name plus agreeing values > 0.9. Columns whose type cannot hold a label are not scored for it,
+and a column whose sampled values are all null counts as unsampled (match_share None).
+
+Names also change how values are read (scoring.Hint): under a name cue of at least medium weight, shapes that are
+ambiguous on their own count as matches (bare nine-digit SSNs, bare MSISDNs, passport numbers, coordinates named
+lat/lon, years and compact dates under a birth name, unknown but name-shaped words under a person-name column).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from annotator.pii.labels import (
 from annotator.pii.names import Identifier, best_cue, comment_evidence, name_evidence, split_identifier
 from annotator.pii.names import table_is_about_people as _people_table
 from annotator.pii.neighbours import PERSON_LABELS, ColumnState, geo_axis, neighbour_evidence
-from annotator.pii.sample import Sample, build_sample
+from annotator.pii.sample import build_sample
 from annotator.pii.scoring import Hint, ValueResult
 from annotator.pii.values import value_evidence
 
@@ -67,9 +72,8 @@ KNOWN_TYPES = {"boolean", "integer", "decimal", "float", "string", "date", "time
 
 @dataclass
 class _Column:
-    context: ColumnContext
-    ident: Identifier
-    sample: Sample
+    """A column after its own evidence was scored: the labels its type allows, their evidence, the neighbour view."""
+
     labels: tuple[str, ...]
     evidence: dict[str, list[Evidence]]
     state: ColumnState
@@ -101,9 +105,9 @@ def _prepare(context: ColumnContext, *, paired_axes: bool = False) -> _Column:
     names, comments = name_evidence(ident), comment_evidence(context.comment)
     state = ColumnState(ident)
     evidence: dict[str, list[Evidence]] = {}
+    axis = geo_axis(ident)
     for label in labels:
         items = [e for e in (names.get(label), comments.get(label)) if e is not None]
-        axis = geo_axis(ident)
         positive = any(e.weight >= HINT_WEIGHT for e in items) or (label == GEO_LOCATION and paired_axes and axis)
         hint = Hint(positive=bool(positive), cue=_cue_text(label, ident), axis=axis)
         if not sample.empty:
@@ -113,7 +117,7 @@ def _prepare(context: ColumnContext, *, paired_axes: bool = False) -> _Column:
         state.name_weight[label] = names[label].weight if label in names else 0.0
         state.confidence[label] = _squash(sum(e.weight for e in items))
         evidence[label] = items
-    return _Column(context, ident, sample, labels, evidence, state)
+    return _Column(labels, evidence, state)
 
 
 def _cue_text(label: str, ident: Identifier) -> str | None:

@@ -9,7 +9,8 @@ neighbouring person columns must agree (see VALUE_CURVES in values.py and the ne
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections import Counter
+from datetime import date, datetime, timedelta
 
 from annotator.pii.labels import DATE_OF_BIRTH
 from annotator.pii.sample import Sample
@@ -28,8 +29,11 @@ def dob_values(sample: Sample, hint: Hint, today: date | None = None) -> ValueRe
     ages: list[tuple[float, int]] = []
     years: set[int] = set()
     timestamps = 0
+    shifted = _constant_time_of_day(sample)
     for value, count in sample.items:
-        day = as_date(value) or _birth_year(value, hint, today)
+        if shifted and isinstance(value, datetime):
+            value = (value + timedelta(hours=12)).date()
+        day = as_date(value) or _birth_year(value, hint, today) or _compact_date(value, hint)
         if day is None:
             timestamps += count if isinstance(value, datetime) else 0
             continue
@@ -56,6 +60,26 @@ def dob_values(sample: Sample, hint: Hint, today: date | None = None) -> ValueRe
     if span < MIN_SPAN_YEARS or len(years) < min(MIN_SPAN_YEARS, max(3, len(ages) // 5)):
         return ValueResult(min(weight, 0.0), share, f"{detail}; but they span only {span} years")
     return ValueResult(weight, share, f"{detail}; median age {median:.0f}, {len(years)} different years", facts)
+
+
+def _constant_time_of_day(sample: Sample) -> bool:
+    """Birthdays stored as local midnight converted to UTC all share one odd time (23:00, 05:00): still dates."""
+    times = Counter(v.time() for v, _ in sample.items if isinstance(v, datetime))
+    total = sum(times.values())
+    return total >= 10 and times.most_common(1)[0][1] >= 0.9 * total
+
+
+def _compact_date(value: object, hint: Hint) -> date | None:
+    """"19850312" (or the integer) under a birth name: a legacy compact date."""
+    if not hint.positive or isinstance(value, bool):
+        return None
+    text = value if isinstance(value, str) else str(value) if isinstance(value, int) and 0 < value < 10**8 else ""
+    if len(text) != 8 or not text.isdigit() or text[:2] not in ("19", "20"):
+        return None
+    try:
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        return None
 
 
 def _birth_year(value: object, hint: Hint, today: date) -> date | None:

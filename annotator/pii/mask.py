@@ -36,7 +36,9 @@ from annotator.pii.validators import card_ok, digits_of, iban_ok, ssn_ok
 
 _WORDS_AND_GAPS = re.compile(r"([^\W_]+)")
 _SCRUBBERS: tuple[tuple[re.Pattern[str], Callable[[str], bool], str], ...] = (
-    (re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}"), email_ok, "<email>"),
+    # Bounded and anchored at a word start: an unbounded local part backtracks quadratically on long digit runs.
+    (re.compile(r"(?<![A-Za-z0-9._%+'-])[A-Za-z0-9._%+'-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}"
+                r"\.[A-Za-z]{2,24}"), email_ok, "<email>"),
     (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b"), iban_ok, "<iban>"),
     (re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])"), card_ok, "<card>"),
     (re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"), lambda s: ssn_ok(s, require_separators=True),
@@ -59,6 +61,8 @@ def display_text(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, dict | list):
         return json.dumps(value, default=str)
+    if isinstance(value, int) and abs(value) >= 10**1000:
+        return "*" * 8  # too long to print (and no identifier is that long)
     return str(value)
 
 
@@ -145,15 +149,15 @@ def _identifier(value: Any, text: str) -> str:
 
 
 def _geo(value: Any, text: str) -> str | None:
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        return f"~{float(value):.1f}"
-    point = geo_point(value)
-    if point is None:
-        try:
-            return f"~{float(text):.1f}"
-        except ValueError:
-            return None
-    return f"~{point[0]:.1f}, {point[1]:.1f}"
+    """Coordinates rounded to one decimal (about 11 km): the region survives, the address does not."""
+    point = None if isinstance(value, int | float | Decimal) else geo_point(value)
+    if point is not None:
+        return f"~{point[0]:.1f}, {point[1]:.1f}"
+    try:
+        number = float(value if isinstance(value, int | float | Decimal) and not isinstance(value, bool) else text)
+    except (ValueError, OverflowError):
+        return None
+    return f"~{number:.1f}" if math.isfinite(number) else None
 
 
 _MASKERS: dict[str, Callable[[Any, str], str | None]] = {

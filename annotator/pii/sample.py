@@ -48,7 +48,7 @@ def build_sample(values: Sequence[Any]) -> Sample:
             else:
                 counts[text] += 1
             continue
-        if value is None or (type(value) is float and math.isnan(value)):
+        if value is None or _is_nan(value):
             nulls += 1
             continue
         if type(value) in _SCALARS:
@@ -95,7 +95,14 @@ def _is_null(value: Any) -> bool:
         return True
     if isinstance(value, str):
         return len(value) < 8 and value.strip().lower() in NULL_TEXT
-    return isinstance(value, float) and math.isnan(value)
+    return _is_nan(value)
+
+
+def _is_nan(value: Any) -> bool:
+    """NaN floats and decimals are nulls (a signalling decimal NaN cannot even be hashed)."""
+    if type(value) is float:
+        return math.isnan(value)
+    return isinstance(value, Decimal) and value.is_nan()
 
 
 def _key(value: Any) -> Any:
@@ -104,10 +111,11 @@ def _key(value: Any) -> Any:
         return value.strip()
     if type(value) in _SCALARS:
         return (type(value), value)
-    if isinstance(value, dict):
-        return ("dict", json.dumps(value, sort_keys=True, default=str))
-    if isinstance(value, list):
-        return ("list", json.dumps(value, default=str))
+    if isinstance(value, dict | list):
+        try:
+            return ("json", json.dumps(value, sort_keys=True, default=str))
+        except (TypeError, ValueError, RecursionError):  # mixed key types, circular or unprintable content
+            return ("object", id(value))
     try:
         hash(value)
     except TypeError:

@@ -210,7 +210,10 @@ def _checked(lat: float, lon: float) -> tuple[float, float] | None:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+    """A finite, coordinate-sized number (anything beyond 1e6 is not a coordinate, and may not even fit a float)."""
+    if isinstance(value, Decimal):
+        return value.is_finite() and abs(value) <= 10**6
+    return isinstance(value, int | float) and not isinstance(value, bool) and abs(value) <= 10**6
 
 
 def decimal_places(value: Any) -> int:

@@ -1,14 +1,17 @@
 """Value evidence per label: grade every distinct sampled value, average by frequency, map the share to a weight.
 
-weight = clip(K * (share - mid), low, high), with per-label parameters (VALUE_CURVES). `mid` is the share at which
-values stop arguing against the label; `high` caps what values alone can say: checksum-backed labels (e-mail, IBAN,
-cards, IPs, national ids) may carry a column on their own, shape-only labels (names, addresses, phones) can just
-reach the suggest threshold, and labels whose values are ambiguous by nature (birth dates, bare passport numbers,
-single coordinates) need the column name or neighbours to get there.
-"""
+weight = clip(K * (share - mid), low, high), with per-label parameters (VALUE_CURVES).
+
+`mid` is the share at which values stop arguing against the label: 0.35 for checksum-backed labels, because a
+column where half the values are valid e-mail addresses (a mixed "contact" column) still deserves masking,
+while one e-mail in fifty notes does not. `high` caps what values alone can say: checksum-backed labels (e-mail,
+IBAN, cards, IPs, national ids) may carry a column on their own, shape-only labels (names, addresses, phones) can
+just reach the suggest threshold, and labels whose values are ambiguous by nature (birth dates, bare passport
+numbers, single coordinates) need the column name or neighbours to get there."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -46,10 +49,10 @@ SECURITY_CODE_CUES = frozenset({"cvv", "cvc", "cvv2", "csc"})
 
 # label: (K, mid, low, high)
 VALUE_CURVES: dict[str, tuple[float, float, float, float]] = {
-    EMAIL: (12, 0.5, -7, 5.5), IBAN: (12, 0.5, -7, 5.5), CREDIT_CARD: (12, 0.5, -7, 5.5),
-    IP_ADDRESS: (12, 0.5, -7, 5.0), NATIONAL_ID: (12, 0.55, -7, 5.0), PHONE: (10, 0.5, -6, 4.0),
-    PERSON_NAME: (10, 0.45, -6, 3.2),
-    STREET_ADDRESS: (10, 0.45, -6, 3.5), PASSPORT: (8, 0.6, -6, 1.2), GEO_LOCATION: (10, 0.5, -6, 1.2),
+    EMAIL: (12, 0.35, -7, 5.5), IBAN: (12, 0.35, -7, 5.5), CREDIT_CARD: (12, 0.35, -7, 5.5),
+    IP_ADDRESS: (12, 0.35, -7, 5.0), NATIONAL_ID: (12, 0.55, -7, 5.0), PHONE: (10, 0.5, -6, 4.0),
+    PERSON_NAME: (10, 0.45, -6, 3.2), STREET_ADDRESS: (10, 0.45, -6, 3.5), PASSPORT: (8, 0.6, -6, 1.2),
+    GEO_LOCATION: (10, 0.5, -6, 1.2),
 }
 
 
@@ -58,9 +61,9 @@ def as_text(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        return str(int(value))
+        return str(value) if abs(value) < 10**24 else None  # identifiers are short; huge ints are not text-able
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 24:
+        return str(int(value)) if value == value.to_integral_value() else None
     return None
 
 
@@ -81,7 +84,7 @@ def _phone(sample: Sample, hint: Hint) -> ValueResult:
             if score < 0.6 and hint.positive and v.isdigit() and 9 <= len(v) <= 15:
                 return 0.6  # a bare MSISDN ("4915112345678"): only the name can tell
             return score
-        if isinstance(v, int) and not isinstance(v, bool) and 9 <= len(str(abs(v))) <= 15:
+        if isinstance(v, int) and not isinstance(v, bool) and 10**8 <= abs(v) < 10**15:
             return 0.6 if hint.positive else 0.3  # digits stored as a number: only the name can tell
         return 0.0
 
@@ -174,7 +177,8 @@ def _geo(sample: Sample, hint: Hint) -> ValueResult:
     def scalar(v: Any) -> float:
         if isinstance(v, str):
             v = _number(v)  # CSV sources hand over "52.5200" as text
-        if not isinstance(v, float | Decimal) or not -limit <= v <= limit:
+        finite = v.is_finite() if isinstance(v, Decimal) else isinstance(v, float) and math.isfinite(v)
+        if not finite or not -limit <= v <= limit:
             return 0.0
         places = decimal_places(v)
         if hint.positive:

@@ -3,7 +3,10 @@ scrubbing, and hostile names/comments handled as plain data."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from time import perf_counter
 
 import pytest
 
@@ -118,7 +121,13 @@ def test_birth_dates_need_plausible_ages_spread_and_no_time_of_day() -> None:
     assert _dob([today + timedelta(days=30 + i) for i in range(300)]) < 0  # in the future
     assert _dob([today.replace(year=1850) + timedelta(days=i) for i in range(300)]) < 0  # older than 120 years
     assert _dob([today - timedelta(days=i % 700) for i in range(300)]) < 0  # recent: event dates
-    assert _dob([datetime(1970 + i % 40, 1 + i % 12, 1, 13, 45) for i in range(300)]) < 0  # timestamps of events
+    events = [datetime(1970 + i % 40, 1 + i % 12, 1 + i % 28, i % 24, (7 * i) % 60) for i in range(300)]
+    assert _dob(events) < 0  # timestamps of events, with varying times of day
+    shifted = [datetime(b.year, b.month, b.day) - timedelta(hours=1) for b in births]  # local midnight in UTC
+    assert _dob(shifted) > 1.0
+    assert _dob([int(b.strftime("%Y%m%d")) for b in births]) > 1.0  # legacy compact dates under a birth name
+    assert _dob([int(b.strftime("%Y%m%d")) for b in births], hinted=False) < 0
+    assert _dob([b.year for b in births]) > 1.0 and _dob([b.year for b in births], hinted=False) < 0
     assert _dob([b.isoformat() for b in births]) > 1.0 and _dob([b.strftime("%d.%m.%Y") for b in births]) > 1.0
 
 
@@ -227,6 +236,12 @@ def test_name_alone_suggests_only_unambiguous_names() -> None:
     assert all(f.match_share is None for r in results for f in r)
 
 
+def test_mixed_contact_column_is_at_least_suspected() -> None:
+    values = [f"user{i}@example.com" if i % 2 else f"+49 30 {1000000 + i}" for i in range(300)]
+    findings = classify_columns([ColumnContext("col_1", "string", values)])[0]
+    assert findings and findings[0].label == "pii.email" and findings[0].confidence >= SUSPECT_THRESHOLD
+
+
 def test_finding_shape_and_order() -> None:
     columns = [ColumnContext("contact", "string", ["+49 30 1234567"] * 10 + ["a@b.de"] * 200), ColumnContext(
         "nothing", "integer", list(range(300)))]
@@ -248,3 +263,36 @@ def test_neighbours_pair_coordinates_and_names() -> None:
     assert not any(f.confidence >= SUGGEST_THRESHOLD for f in alone)
     assert paired[0].label == "pii.geo_location" and paired[0].confidence >= SUGGEST_THRESHOLD
     assert any(e.kind == "neighbours" for e in paired[0].evidence)
+
+
+ODD_VALUES = [b"\x00\xff", {"a": {"b": [1, 2]}}, {1, 2}, Decimal("NaN"), Decimal("sNaN"), Decimal("Infinity"),
+              float("inf"), float("nan"), "x" * 100_000, None, "", "   ", [None, [1, 2, 3]], (1.0, 2.0), [], {},
+              uuid.uuid4(), time(1, 2), timedelta(3), True, 0, -5, 10**40, "\u202e\u0000", "Émile Zola 👍",
+              date(1, 1, 1), datetime(9999, 12, 31), Decimal("1E+5"), "nan.5", "1.2e999", [Decimal("sNaN"), 1],
+              {"type": "Point", "coordinates": ["a", None]}, {"type": "Point", "coordinates": [500, 500]},
+              '{"coordinates": [1,', "POINT(x y)", [float("inf"), 2.0], "99999999999999999999", -(10**30)]
+
+
+def test_odd_values_never_crash_and_are_never_echoed_by_masks() -> None:
+    circular: dict[str, object] = {}
+    circular["self"] = circular
+    extreme = [10**5000, circular, {"type": "Point", "coordinates": [10**5000, 1]}]
+    columns = [ColumnContext(name, ntype, (ODD_VALUES + extreme) * 10) for name, ntype in
+               [("", "weird"), ("email", "string"), ("lat", "float"), ("dob", "date"), ("card_number", "integer"),
+                ("passport", "string"), ("location", "json")]]
+    assert len(classify_columns(columns)) == len(columns)
+    for value in ODD_VALUES:
+        for label in (*LABELS, "other"):
+            masked = mask_value(value, label)
+            assert value is None or masked != str(value)
+    assert mask_value(10**5000, "pii.phone") == "********"
+    assert scrub_text("x" * 50_000 + " a@b.com").endswith("<email>")
+
+
+@pytest.mark.parametrize("unit,times", [("0", 400_000), ("1-", 100_000), ("+1", 100_000), ("a.", 200_000),
+                                        ("f:", 200_000)], ids=["zeros", "dashes", "plus", "dots", "colons"])
+def test_scrub_text_is_linear_on_pathological_input(unit: str, times: int) -> None:
+    """Not a benchmark: a guard against regexes that backtrack quadratically (that took minutes, not seconds)."""
+    started = perf_counter()
+    scrub_text(unit * times)
+    assert perf_counter() - started < 5.0
