@@ -222,3 +222,15 @@ def test_sample_rows_bound_the_sample(settings: Settings, actor: Actor, annotate
     result = annotate(settings, actor, datasets=["crm/main/people"], sample_rows=100)
     assert result["results"][0]["rows"] <= 100
     assert show(settings, "crm/main/people")["profile"]["rows_sampled"] <= 100
+
+
+def test_annotate_on_a_postgres_store(pg_store: Settings, actor: Actor, people_db: Path) -> None:
+    register(pg_store, "crm", f"sqlite:///{people_db}")
+    crawl(pg_store, "crm")
+    assert annotate(pg_store, actor)["profiled"] == 2
+    with session_scope(pg_store) as session:
+        decide(session, actor, "crm/main/people", "phone", "pii.phone", "confirm")
+    annotate(pg_store, actor, everything=True)
+    people = show(pg_store, "crm/main/people")
+    assert _labels(people)["c_eml"] == ["pii.email"] and _labels(people)["phone"] == ["pii.phone"]
+    assert "@example.com" not in json.dumps(people)
