@@ -202,6 +202,33 @@ def annotate(
         annotate_summary(result)
 
 
+@app.command()
+@handles_errors
+def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all).")] = None,
+            as_json: JsonFlag = False) -> None:
+    """Crawl, then annotate what the crawl changed (suggested labels re-evaluated, decisions kept)."""
+    from catalog.annotate import annotate as run_annotate
+    from catalog.crawl import crawl_sources
+    from catalog.render import annotate_summary, crawl_progress, crawl_summary
+
+    settings = _settings()
+    with crawl_progress() as progress:
+        crawls = crawl_sources(settings, _actor(), names or None, progress)
+        crawled = [r["source"] for r in crawls if r["status"] != "failed"]
+        annotated = run_annotate(settings, _actor(), sources=crawled, progress=progress) if crawled else None
+    if as_json:
+        emit_json({"crawls": crawls, "annotate": annotated})
+    else:
+        crawl_summary(crawls)
+        if annotated:
+            annotate_summary(annotated)
+    failed = [r for r in crawls if r["status"] == "failed"]
+    for result in failed:
+        typer.echo(f"error: {result['error']}", err=True)
+    if failed:
+        raise typer.Exit(1)
+
+
 @label_app.command("list")
 @handles_errors
 def label_list(
