@@ -22,13 +22,16 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from annotator.describe.base import Backend, TableBrief
 from annotator.pii import SUGGEST_THRESHOLD, ColumnContext, Finding, classify_columns, mask_value, scrub_text
 from annotator.profile import TEXT, VALUE_FIELDS, profile_column, restrict_profile, shown, typed_values
 from catalog.access import Action, Actor, Resource, require
 from catalog.classifications import CONFIRMED, REJECTED, apply_findings
 from catalog.db import first_line, session_factory
+from catalog.describing import DescribeResult, backend_for, column_brief, describe_dataset
+from catalog.descriptions import TABLE, apply_written, stored_signatures
 from catalog.errors import InvalidInput, NotFound
-from catalog.models import Classification, Dataset, Profile, SchemaVersion, Source, utcnow
+from catalog.models import Classification, Dataset, Description, Profile, SchemaVersion, Source, utcnow
 from catalog.secrets import redact_url
 from catalog.settings import Settings
 from catalog.sources import connector_of
@@ -45,6 +48,8 @@ class _ColumnFacts:
     normalized_type: str
     native_type: str
     comment: str | None
+    primary_key: bool
+    foreign_key: str | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,8 @@ class _Job:
     columns: tuple[_ColumnFacts, ...]
     comment: str | None
     decisions: dict[str, dict[str, str]]  # column -> label -> confirmed/rejected
+    source_kind: str
+    described: dict[str, str | None]  # column ("" = dataset) -> stored AI signature, None when a person decided
 
 
 @dataclass
@@ -70,15 +77,21 @@ class _Outcome:
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    described: DescribeResult | None = None
 
 
 def annotate(settings: Settings, actor: Actor, *, sources: Sequence[str] = (), datasets: Sequence[str] = (),
-             everything: bool = False, sample_rows: int | None = None,
+             everything: bool = False, sample_rows: int | None = None, backend: str | None = None,
              progress: Progress | None = None) -> dict[str, Any]:
-    """Profile and classify what changed since the last run; one summary row per dataset."""
+    """Profile, classify and describe what changed since the last run; one summary row per dataset.
+
+    `backend` names the description backend (default `Settings.describe_backend`); `none` writes no text.
+    """
     limit = sample_rows or settings.sample_rows
     if limit < 1:
         raise InvalidInput("sample rows must be at least 1")
+    chosen = backend or settings.describe_backend
+    writer = None if chosen == "none" else backend_for(chosen)
     started = time.perf_counter()
     sessions = session_factory(settings)
     with sessions() as session:
@@ -87,7 +100,7 @@ def annotate(settings: Settings, actor: Actor, *, sources: Sequence[str] = (), d
                       for name in sorted({j.source for j in jobs})}
     results: list[dict[str, Any]] = []
     with ThreadPoolExecutor(max_workers=max(1, settings.annotate_workers)) as pool:
-        outcomes = pool.map(lambda job: _evaluate(connectors[job.source], job, limit), jobs)
+        outcomes = pool.map(lambda job: _evaluate(connectors[job.source], job, limit, writer), jobs)
         for outcome in outcomes:
             results.append(_store(sessions, outcome))
             if progress:
@@ -98,8 +111,12 @@ def annotate(settings: Settings, actor: Actor, *, sources: Sequence[str] = (), d
 def _summary(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
     by_status = {s: sum(1 for r in results if r["status"] == s) for s in ("profiled", "unsupported", "failed")}
     labels = {k: sum(r["labels"][k] for r in results) for k in ("added", "updated", "dropped")}
-    return {"datasets": len(results), **by_status, "labels": labels, "results": results,
-            "seconds": round(seconds, 3)}
+    descriptions = {k: sum(r["descriptions"][k] for r in results) for k in ("new", "cached", "kept", "fallback")}
+    descriptions["failed"] = sum(1 for r in results if r["description_error"])
+    written = descriptions["new"] + descriptions["fallback"]
+    return {"datasets": len(results), **by_status, "labels": labels, "descriptions": descriptions,
+            "descriptions_per_second": round(written / seconds, 1) if seconds > 0 else None,
+            "results": results, "seconds": round(seconds, 3)}
 
 
 def _pending(session: Session, actor: Actor, sources: Sequence[str], names: Sequence[str],
@@ -110,7 +127,7 @@ def _pending(session: Session, actor: Actor, sources: Sequence[str], names: Sequ
             raise NotFound(f"source '{source}' does not exist")
     latest = (select(SchemaVersion.dataset_id, func.max(SchemaVersion.version).label("version"))
               .group_by(SchemaVersion.dataset_id).subquery())
-    query = (select(Dataset, latest.c.version, Source.name)
+    query = (select(Dataset, latest.c.version, Source.name, Source.kind)
              .join(latest, latest.c.dataset_id == Dataset.id).join(Source, Source.id == Dataset.source_id)
              .outerjoin(Profile, and_(Profile.dataset_id == Dataset.id, Profile.schema_version == latest.c.version))
              .where(Dataset.deleted_at.is_(None)).options(selectinload(Dataset.columns))
@@ -124,13 +141,17 @@ def _pending(session: Session, actor: Actor, sources: Sequence[str], names: Sequ
             if name not in found:
                 raise NotFound(f"dataset '{name}' does not exist")
     if not everything and not names:
+        undescribed = ~select(Description.id).where(Description.dataset_id == Dataset.id,
+                                                     Description.column_name == TABLE).exists()
         query = query.where(or_(Profile.id.is_(None), Profile.profiled_at < Dataset.last_changed,
-                                Profile.status == "failed"))
+                                Profile.status == "failed", undescribed))
     rows = session.execute(query).all()
-    for source in sorted({source for _, _, source in rows}):
+    for source in sorted({row.name for row in rows}):
         require(actor, Action.MANAGE, Resource.source(source))
-    decisions = _decisions(session, [d.id for d, _, _ in rows])
-    return [_job(dataset, version, source, decisions.get(dataset.id, {})) for dataset, version, source in rows]
+    ids = [row.Dataset.id for row in rows]
+    decisions, described = _decisions(session, ids), stored_signatures(session, ids)
+    return [_job(dataset, version, source, kind, decisions.get(dataset.id, {}), described.get(dataset.id, {}))
+            for dataset, version, source, kind in rows]
 
 
 def _decisions(session: Session, ids: list[int]) -> dict[int, dict[str, dict[str, str]]]:
@@ -142,16 +163,18 @@ def _decisions(session: Session, ids: list[int]) -> dict[int, dict[str, dict[str
     return decided
 
 
-def _job(dataset: Dataset, version: int, source: str, decisions: dict[str, dict[str, str]]) -> _Job:
-    columns = tuple(_ColumnFacts(c.name, c.normalized_type, c.native_type, c.native_comment)
-                    for c in dataset.columns)
+def _job(dataset: Dataset, version: int, source: str, source_kind: str, decisions: dict[str, dict[str, str]],
+         described: dict[str, str | None]) -> _Job:
+    columns = tuple(_ColumnFacts(c.name, c.normalized_type, c.native_type, c.native_comment, c.is_primary_key,
+                                 c.foreign_key) for c in dataset.columns)
     target = SampleTarget(path=dataset.path, kind=DatasetKind(dataset.kind), columns=tuple(c.name for c in columns),
                           row_estimate=dataset.row_estimate, properties=dict(dataset.properties or {}))
-    return _Job(dataset.id, dataset.name, source, version, target, columns, dataset.native_comment, decisions)
+    return _Job(dataset.id, dataset.name, source, version, target, columns, dataset.native_comment, decisions,
+                source_kind, described)
 
 
-def _evaluate(connector: Any, job: _Job, limit: int) -> _Outcome:
-    """Sample, profile and classify one dataset (in a worker thread: no database access here)."""
+def _evaluate(connector: Any, job: _Job, limit: int, writer: Backend | None) -> _Outcome:
+    """Sample, profile, classify and describe one dataset (in a worker thread: no database access here)."""
     started = time.perf_counter()
     bounded = min(limit, max(MIN_ROWS, CELL_BUDGET // max(1, len(job.columns))))
     outcome = _Outcome(job, "profiled", limit=bounded)
@@ -168,8 +191,28 @@ def _evaluate(connector: Any, job: _Job, limit: int) -> _Outcome:
         outcome.error = f"{type(exc).__name__}: {redact_url(first_line(exc))}"
     if outcome.status != "failed":
         _profile_and_classify(outcome)
+        if writer is not None:
+            outcome.described = _describe(writer, outcome)
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _describe(writer: Backend, outcome: _Outcome) -> DescribeResult:
+    """Descriptions from the guarded profiles and the labels that stand (a person's decisions included)."""
+    job = outcome.job
+    briefs = []
+    for column in job.columns:
+        decided = job.decisions.get(column.name, {})
+        labels = {f.label for f in outcome.findings.get(column.name, [])
+                  if f.confidence >= SUGGEST_THRESHOLD and decided.get(f.label) != REJECTED}
+        labels |= {label for label, status in decided.items() if status == CONFIRMED}
+        briefs.append(column_brief(column, outcome.profiles.get(column.name), sorted(labels), writer.remote))
+    table = TableBrief(source_kind=job.source_kind, dataset=job.name, kind=job.target.kind.value,
+                       comment=job.comment, row_estimate=job.target.row_estimate, columns=tuple(briefs))
+    try:
+        return describe_dataset(writer, table, job.described)
+    except Exception as exc:  # noqa: BLE001 - descriptions failing must not lose the profile and labels
+        return DescribeResult(error=f"descriptions: {type(exc).__name__}: {first_line(exc)}")
 
 
 def _profile_and_classify(outcome: _Outcome) -> None:
@@ -251,9 +294,12 @@ def _store(sessions: Any, outcome: _Outcome) -> dict[str, Any]:
                 _write_profile(session, profile, outcome)
             if outcome.status != "failed":
                 counts = apply_findings(session, job.dataset_id, outcome.findings, [c.name for c in job.columns])
-    sample = outcome.sample
+            if outcome.described is not None:
+                apply_written(session, job.dataset_id, outcome.described.written)
+    sample, described = outcome.sample, outcome.described or DescribeResult()
     return {
         "dataset": job.name, "status": outcome.status, "rows": sample.rows if sample else 0,
+        "descriptions": described.counts, "description_error": described.error,
         "method": sample.method if sample else None, "error": outcome.error, "warnings": outcome.warnings,
         "labels": counts, "suggested": sorted({f"{c}: {f.label}" for c, fs in outcome.findings.items()
                                                for f in fs if f.confidence >= SUGGEST_THRESHOLD}),

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from catalog import classifications, datasets, sources
+from catalog import classifications, datasets, descriptions, sources
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 
@@ -86,3 +86,31 @@ def api_decide(body: LabelDecision, session: Session = Depends(get_session),
     """Confirm, reject or reset one label on one column; a confirmed label masks the column's samples."""
     return classifications.decide(session, actor, body.dataset, body.column, body.label, body.decision,
                                   body.comment)
+
+
+class DescriptionDecision(BaseModel):
+    """Accept or reject the AI's text, or write one (`edit` with `text`); no `column` means the dataset itself."""
+
+    dataset: str = Field(max_length=1000)
+    column: str | None = Field(None, max_length=1000)
+    decision: str = Field(description="accept, reject or edit")
+    text: str | None = Field(None, max_length=descriptions.MAX_TEXT)
+
+
+class DatasetRef(BaseModel):
+    dataset: str = Field(max_length=1000)
+
+
+@router.post("/api/v1/descriptions", tags=["descriptions"])
+def api_describe(body: DescriptionDecision, session: Session = Depends(get_session),
+                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """A person's decision on a description; a person's text is never overwritten by the annotator."""
+    return descriptions.decide(session, actor, body.dataset, body.column or descriptions.TABLE, body.decision,
+                               body.text)
+
+
+@router.post("/api/v1/descriptions/accept-all", tags=["descriptions"])
+def api_accept_all(body: DatasetRef, session: Session = Depends(get_session),
+                   actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """Accept every suggested AI description of a dataset and its columns."""
+    return descriptions.accept_all(session, actor, body.dataset)

@@ -23,6 +23,8 @@ source_app = typer.Typer(no_args_is_help=True, help="Register, list, test and re
 app.add_typer(source_app, name="source")
 label_app = typer.Typer(no_args_is_help=True, help="Review column labels (PII): list, confirm, reject, reset.")
 app.add_typer(label_app, name="label")
+description_app = typer.Typer(no_args_is_help=True, help="Review descriptions: accept, reject, edit, accept-all.")
+app.add_typer(description_app, name="description")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -186,16 +188,18 @@ def annotate(
                        ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Redo datasets that did not change.")] = False,
     sample_rows: Annotated[int | None, typer.Option(min=1, help="Rows sampled per dataset.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Description backend: rules, local, openai or none.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Profile bounded samples and classify personal data in what changed since the last run."""
+    """Profile bounded samples, classify personal data and describe columns, in what changed since the last run."""
     from catalog.annotate import annotate as run_annotate
     from catalog.render import annotate_summary, crawl_progress
 
     settings = _settings()
     with crawl_progress() as progress:
         result = run_annotate(settings, _actor(), sources=names or (), datasets=dataset or (),
-                              everything=everything, sample_rows=sample_rows, progress=progress)
+                              everything=everything, sample_rows=sample_rows, backend=backend,
+                              progress=progress)
     if as_json:
         emit_json(result)
     else:
@@ -288,6 +292,59 @@ def label_reject(dataset: str, column: str, label: str, comment: CommentOption =
 def label_reset(dataset: str, column: str, label: str, as_json: JsonFlag = False) -> None:
     """Undo a decision: the label is the classifier's suggestion again (or goes, if it no longer suggests it)."""
     _decide("reset", dataset, column, label, None, as_json)
+
+
+def _describe_decision(decision: str, dataset: str, column: str | None, text: str | None, as_json: bool) -> None:
+    from catalog.db import session_scope
+    from catalog.descriptions import TABLE, decide
+
+    with session_scope(_settings()) as session:
+        result = decide(session, _actor(), dataset, column or TABLE, decision, text)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"{dataset} {column or '(dataset)'}: {result['status']} ({result['source']})")
+
+
+ColumnArgument = Annotated[str | None, typer.Argument(help="Column (default: the dataset itself).")]
+
+
+@description_app.command("accept")
+@handles_errors
+def description_accept(dataset: str, column: ColumnArgument = None, as_json: JsonFlag = False) -> None:
+    """Accept the AI's description of a column or of the dataset."""
+    _describe_decision("accept", dataset, column, None, as_json)
+
+
+@description_app.command("reject")
+@handles_errors
+def description_reject(dataset: str, column: ColumnArgument = None, as_json: JsonFlag = False) -> None:
+    """Reject the AI's description: it is no longer shown, and only a changed column brings a new one."""
+    _describe_decision("reject", dataset, column, None, as_json)
+
+
+@description_app.command("edit")
+@handles_errors
+def description_edit(dataset: str, column: ColumnArgument = None,
+                     text: Annotated[str, typer.Option(help="The description.")] = "",
+                     as_json: JsonFlag = False) -> None:
+    """Write a description (it wins over every other text and the annotator never overwrites it)."""
+    _describe_decision("edit", dataset, column, text, as_json)
+
+
+@description_app.command("accept-all")
+@handles_errors
+def description_accept_all(dataset: str, as_json: JsonFlag = False) -> None:
+    """Accept every suggested AI description of a dataset and its columns."""
+    from catalog.db import session_scope
+    from catalog.descriptions import accept_all
+
+    with session_scope(_settings()) as session:
+        result = accept_all(session, _actor(), dataset)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"{dataset}: {result['accepted']} descriptions accepted")
 
 
 @app.command()

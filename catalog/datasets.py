@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from catalog.access import Action, Actor, Resource, can, require, visible_datasets
 from catalog.classifications import active_labels, labels_of
+from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, SchemaVersion, Source
 from catalog.profiles import current_profile, profile_for
@@ -54,9 +55,10 @@ def list_datasets(session: Session, actor: Actor, *, source: str | None = None, 
     ordering = (Dataset.name,) if order == "name" else (Dataset.last_changed.desc(), Dataset.name)
     rows = session.scalars(query.order_by(*ordering).limit(limit).offset(offset)).all()
     column_counts = _column_counts(session, [d.id for d in rows])
+    written = table_descriptions(session, [d.id for d in rows])
     return {
         "total": total, "limit": limit, "offset": offset,
-        "datasets": [dataset_summary(d, column_counts.get(d.id, 0)) for d in rows],
+        "datasets": [dataset_summary(d, column_counts.get(d.id, 0), written.get(d.id)) for d in rows],
     }
 
 
@@ -69,14 +71,17 @@ def _column_counts(session: Session, ids: list[int]) -> dict[int, int]:
     return dict(session.execute(query).all())
 
 
-def dataset_summary(dataset: Dataset, column_count: int) -> dict[str, Any]:
+def dataset_summary(dataset: Dataset, column_count: int, written: dict[str, Any] | None = None
+                    ) -> dict[str, Any]:
+    """The listing shape of a dataset; `written` is its stored description row (AI or human), if any."""
+    text, origin = effective(dataset.native_comment, written)
     return {
         "name": dataset.name,
         "source": dataset.name.split("/", 1)[0],
         "path": dataset.path,
         "kind": dataset.kind,
-        "description": dataset.native_comment,
-        "description_source": "source" if dataset.native_comment else None,
+        "description": text,
+        "description_source": origin,
         "row_estimate": dataset.row_estimate,
         "columns": column_count,
         "last_changed": dataset.last_changed.isoformat(),
@@ -94,11 +99,13 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     if dataset is None:
         raise NotFound(f"dataset '{name}' does not exist")
     labels = labels_of(session, dataset.id)
+    written = descriptions_of(session, dataset.id)
     profile = current_profile(session, dataset)
     shows_values = can(actor, Action.READ_DATA, Resource.dataset(name))
     column_profiles = (profile or {}).pop("columns", {})
     return {
-        **dataset_summary(dataset, len(dataset.columns)),
+        **dataset_summary(dataset, len(dataset.columns), written.get(TABLE)),
+        "written_description": written.get(TABLE),
         "properties": dict(dataset.properties or {}),
         "stats": dict(dataset.stats or {}),
         "first_seen": dataset.first_seen.isoformat(),
@@ -108,8 +115,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
             {
                 "name": c.name, "ordinal": c.ordinal, "type": c.native_type, "normalized_type": c.normalized_type,
                 "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
-                "nested_path": c.nested_path, "description": c.native_comment,
-                "description_source": "source" if c.native_comment else None,
+                "nested_path": c.nested_path, **_column_description(c.native_comment, written.get(c.name)),
                 "classifications": active_labels(labels.get(c.name, [])), "labels": labels.get(c.name, []),
                 "stats": c.stats, "profile": profile_for(column_profiles.get(c.name), shows_values),
             }
@@ -120,6 +126,24 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
         "versions": [],
     }
+
+
+def _column_description(comment: str | None, written: dict[str, Any] | None) -> dict[str, Any]:
+    text, origin = effective(comment, written)
+    return {"description": text, "description_source": origin, "native_comment": comment,
+            "written_description": written}
+
+
+def table_descriptions(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored dataset-level descriptions of several datasets at once (for listings)."""
+    from catalog.descriptions import description_view
+    from catalog.models import Description
+
+    if not ids:
+        return {}
+    rows = session.scalars(select(Description).where(Description.dataset_id.in_(ids),
+                                                     Description.column_name == TABLE))
+    return {row.dataset_id: description_view(row) for row in rows}
 
 
 def _schema_version(version: SchemaVersion) -> dict[str, Any]:

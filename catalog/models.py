@@ -224,3 +224,32 @@ class Classification(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     evaluated_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Description(Base):
+    """The description of a column (or, with `column_name` empty, of the dataset) written by AI or a person.
+
+    One row per column: the AI's suggestion until a person accepts, edits or rejects it. `source` says who wrote
+    the text (`ai:<backend>/<model>`, `human:<user>`); a row a person wrote or accepted is never overwritten by
+    the annotator. `signature` hashes what the text was written from (name, type, table, profile facts, labels,
+    backend, model, prompt version): the annotator writes again only when it changes.
+    """
+
+    __tablename__ = "descriptions"
+    __table_args__ = (UniqueConstraint("dataset_id", "column_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    column_name: Mapped[str] = mapped_column(String(1000))  # "" for the dataset itself
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))  # suggested, accepted, rejected
+    confidence: Mapped[float | None] = mapped_column(Float)
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    signature: Mapped[str | None] = mapped_column(String(64))
+    fallback: Mapped[str | None] = mapped_column(Text)  # why the configured backend was not used
+    ai_text: Mapped[str | None] = mapped_column(Text)  # the AI's text when a person edited it
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

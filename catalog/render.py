@@ -70,13 +70,17 @@ def annotate_summary(result: dict[str, Any]) -> None:
         table.add_row(_t(r["dataset"]), _t(r["status"]), _t(_count(r["rows"])), _t(r["method"] or r["error"]),
                       _t(", ".join(r["suggested"])), _t(r["seconds"]))
     console.print(table)
-    labels = result["labels"]
+    labels, texts = result["labels"], result["descriptions"]
     console.print(Text(f"profiled {result['profiled']}, unsupported {result['unsupported']}, failed "
                        f"{result['failed']}; labels added {labels['added']}, updated {labels['updated']}, "
-                       f"dropped {labels['dropped']}"))
+                       f"dropped {labels['dropped']}; descriptions new {texts['new']}, cached {texts['cached']}, "
+                       f"kept (decided by a person) {texts['kept']}, fallback {texts['fallback']}, failed "
+                       f"{texts['failed']} ({result['descriptions_per_second'] or 0} per second)"))
     for r in result["results"]:
         for warning in r["warnings"]:
             err_console.print(Text(f"warning: {r['dataset']}: {warning}"))
+        if r["description_error"]:
+            err_console.print(Text(f"warning: {r['dataset']}: {r['description_error']}"))
 
 
 def labels_table(labels: list[dict[str, Any]]) -> None:

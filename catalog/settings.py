@@ -26,6 +26,7 @@ class Settings:
     crawl_batch_size: int = 500
     sample_rows: int = 10_000  # rows sampled per dataset for profiles and PII classification
     annotate_workers: int = 4  # datasets sampled at once (sampling mostly waits on the source)
+    describe_backend: str = "rules"  # rules, local, openai or none (see annotator.describe.registry)
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
 
     @property
@@ -45,7 +46,8 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
     mode = os.environ.get("CATALOG_MODE", "embedded")
     return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode,
                     sample_rows=_positive_int("CATALOG_SAMPLE_ROWS", 10_000),
-                    annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4))
+                    annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4),
+                    describe_backend=os.environ.get("CATALOG_DESCRIBE_BACKEND", "rules").strip() or "rules")
 
 
 def _positive_int(variable: str, default: int) -> int:

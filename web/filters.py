@@ -75,8 +75,14 @@ def status_tone(status: str | None) -> str:
 
 
 def description_origin(origin: str | None) -> str:
+    """Who wrote a description: `source`, `human:<user>` or `ai:<backend>/<model>`, in words."""
     if not origin:
         return ""
+    kind, _, who = origin.partition(":")
+    if kind == "human" and who:
+        return f"written by {who}"
+    if kind == "ai" and who:
+        return f"AI suggestion ({who})"
     return DESCRIPTION_ORIGINS.get(origin, f"from {origin}")
 
 

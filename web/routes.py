@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from annotator.pii import LABELS
-from catalog import classifications, datasets, sources
+from catalog import classifications, datasets, descriptions, sources
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 from catalog.errors import PermissionDenied
@@ -116,3 +116,24 @@ def source_page(name: str, request: Request, session: Session = Depends(get_sess
                 actor: Actor = Depends(get_actor)) -> Response:
     """One source with its crawl history, each run's warnings and error."""
     return _page(request, "source.html", "sources", source=sources.describe_source(session, actor, name))
+
+
+@router.post("/descriptions")
+def decide_description(request: Request, dataset: str = Form(max_length=1000),
+                       column: str = Form("", max_length=1000), decision: str = Form(max_length=20),
+                       text: str | None = Form(None, max_length=descriptions.MAX_TEXT),
+                       session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+    """Accept, reject or edit one description from the dataset page."""
+    require_same_origin(request)
+    descriptions.decide(session, actor, dataset, column, decision, text)
+    return RedirectResponse(filters.dataset_url(dataset) + "#columns-heading", status_code=303)
+
+
+@router.post("/descriptions/accept-all")
+def accept_all_descriptions(request: Request, dataset: str = Form(max_length=1000),
+                            session: Session = Depends(get_session), actor: Actor = Depends(get_actor)
+                            ) -> Response:
+    """Accept every AI suggestion of the dataset at once."""
+    require_same_origin(request)
+    descriptions.accept_all(session, actor, dataset)
+    return RedirectResponse(filters.dataset_url(dataset) + "#columns-heading", status_code=303)
