@@ -149,3 +149,23 @@ def test_descriptions_over_api_and_page(settings: Settings, described: dict[str,
     assert body["written_description"]["status"] == "accepted"
     bad = client.post("/api/v1/descriptions", json={"dataset": "shop/main/customers", "decision": "edit"})
     assert bad.status_code == 400
+
+
+def test_openai_backend_end_to_end_sends_no_personal_values(settings: Settings, actor: Actor, shop: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.chat_server import chat_server
+
+    register(settings, "shop", f"sqlite:///{shop}")
+    crawl(settings, "shop")
+    with chat_server() as server:
+        monkeypatch.setenv("CATALOG_OPENAI_BASE_URL", server.url)
+        monkeypatch.setenv("CATALOG_OPENAI_MODEL", "test-model")
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test-end-to-end")
+        result = annotate(settings, actor, backend="openai")
+    assert result["descriptions"]["new"] == 7 and result["descriptions"]["fallback"] == 0
+    written = _columns(settings)["cust_nm"]["written_description"]
+    assert written["source"] == "ai:openai/test-model" and written["text"] == "Describes cust_nm."
+    sent = b"".join(server.raw_bodies)
+    assert b"@example.com" not in sent, "values of a PII column never leave the machine"
+    assert b"c_eml" in sent and b"pii.email" in sent, "the column and its label are context the model needs"
+    assert all(h.get("authorization") == "Bearer sk-test-end-to-end" for h in server.headers)
