@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -21,6 +21,25 @@ def healthz(session: Session = Depends(get_session)) -> dict[str, str]:
     """Liveness and store reachability (for load balancers)."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@router.get("/api/v1/search", tags=["search"])
+def api_search(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=500),
+    limit: int = Query(10, ge=1, le=100),
+    source: str | None = Query(None, max_length=200),
+    kind: str | None = Query(None, max_length=40),
+    pii: bool | None = Query(None, description="true: only personal data; false: only without"),
+    mode: str = Query("hybrid", description="hybrid, keyword or vector"),
+    session: Session = Depends(get_session),
+    actor: Actor = Depends(get_actor),
+) -> dict[str, Any]:
+    """Hybrid search over datasets and columns (the `catalog search --json` shape, with explanations)."""
+    from catalog.search import Filters, search
+
+    return search(session, actor, request.app.state.settings, q, limit=limit, mode=mode,
+                  filters=Filters(source=source, kind=kind, pii=pii))
 
 
 @router.get("/api/v1/sources", tags=["sources"])

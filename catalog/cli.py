@@ -233,6 +233,62 @@ def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (def
         raise typer.Exit(1)
 
 
+@app.command()
+@handles_errors
+def index(as_json: JsonFlag = False) -> None:
+    """Embed and index what changed since the last run (keyword and vector indexes under CATALOG_HOME)."""
+    from catalog.render import crawl_progress
+    from catalog.search import build_index
+
+    settings = _settings()
+    with crawl_progress() as progress:
+        result = build_index(settings, _actor(), progress)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"indexed {result['indexed']} documents ({result['embedded']} embedded, {result['cached']} "
+                   f"from the vector cache), removed {result['removed']}; {result['documents']} in the index, "
+                   f"{result['seconds']} s")
+
+
+def _yes_no(value: str | None, name: str) -> bool | None:
+    if value is None:
+        return None
+    if value.lower() in ("yes", "true", "1"):
+        return True
+    if value.lower() in ("no", "false", "0"):
+        return False
+    fail(f"--{name} must be yes or no, not '{value}'")
+    return None
+
+
+@app.command()
+@handles_errors
+def search(
+    query: str,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Results to show.")] = 10,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only datasets of this kind (table, view, ...).")] = None,
+    pii: Annotated[str | None, typer.Option(help="yes: only personal data; no: only without.")] = None,
+    mode: Annotated[str, typer.Option(help="hybrid, keyword or vector.")] = "hybrid",
+    as_json: JsonFlag = False,
+) -> None:
+    """Hybrid search over datasets and columns."""
+    from catalog.db import session_scope
+    from catalog.render import search_results
+    from catalog.search import Filters
+    from catalog.search import search as run_search
+
+    settings = _settings()
+    filters = Filters(source=source, kind=kind, pii=_yes_no(pii, "pii"))
+    with session_scope(settings) as session:
+        result = run_search(session, _actor(), settings, query, limit=limit, mode=mode, filters=filters)
+    if as_json:
+        emit_json(result)
+    else:
+        search_results(result)
+
+
 @label_app.command("list")
 @handles_errors
 def label_list(
@@ -420,6 +476,7 @@ def demo(
         else:
             crawl_summary(results["crawls"])
             annotate_summary(results["annotate"])
+            typer.echo(f"indexed {results['index']['indexed']} documents for search")
         if serve_ui:
             run_server(settings, host, port, allow_remote=False)
 

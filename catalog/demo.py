@@ -63,12 +63,13 @@ def _ensure_source(session: Session, actor: Actor, name: str, url: str, options:
 @contextmanager
 def running_demo(settings: Settings, actor: Actor, progress: Progress | None = None
                  ) -> Iterator[dict[str, Any]]:
-    """Build the sample sources, register, crawl and annotate them; the document server runs until the block
-    ends. Yields `{"crawls": [...], "annotate": {...}}`."""
+    """Build the sample sources, register, crawl, annotate and index them; the document server runs until the
+    block ends. Yields `{"crawls": [...], "annotate": {...}, "index": {...}}`."""
     from catalog.annotate import annotate
     from catalog.demo_data import build_demo_databases
     from catalog.demo_documents import serve_demo_documents
     from catalog.demo_files import build_demo_lake
+    from catalog.search import build_index
 
     demo = settings.home / "demo"
     files = build_demo_databases(demo)
@@ -81,10 +82,11 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
             _ensure_source(session, actor, DOCUMENTS_SOURCE, f"{server.url}shop", {})
             _ensure_source(session, actor, LAKE_SOURCE, str(lake), {})
         crawls = crawl_sources(settings, actor, list(DEMO_SOURCES), progress)
-        yield {"crawls": crawls, "annotate": annotate(settings, actor, sources=DEMO_SOURCES, progress=progress)}
+        annotated = annotate(settings, actor, sources=DEMO_SOURCES, progress=progress)
+        yield {"crawls": crawls, "annotate": annotated, "index": build_index(settings, actor, progress)}
 
 
 def build_demo(settings: Settings, actor: Actor, progress: Progress | None = None) -> dict[str, Any]:
-    """Build, crawl and annotate the demo, then stop the document server."""
+    """Build, crawl, annotate and index the demo, then stop the document server."""
     with running_demo(settings, actor, progress) as results:
         return results

@@ -253,3 +253,24 @@ class Description(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SearchDocument(Base):
+    """The text by which a dataset (`column_name` "") or a column is found, and what of it the indexes hold.
+
+    `text_hash` is the hash of the current text, `indexed_hash` that of the text the keyword and vector indexes
+    last took: `catalog index` sends only rows where they differ. `dataset_id` becomes NULL when the dataset row
+    goes (a removed source), so the next index run still knows which ids to drop from the index files.
+    """
+
+    __tablename__ = "search_documents"
+    __table_args__ = (UniqueConstraint("dataset_id", "column_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"), index=True)
+    column_name: Mapped[str] = mapped_column(String(1000))
+    name: Mapped[str] = mapped_column(String(1000))  # the column's name, or the dataset's full name
+    text: Mapped[str] = mapped_column(Text)
+    text_hash: Mapped[str] = mapped_column(String(64))
+    indexed_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -36,7 +36,8 @@ def crawl_progress() -> Iterator[Callable[[str, int], None] | None]:
         return
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"),
                   TimeElapsedColumn(), console=err_console, transient=True) as progress:
-        labels = {"read": "reading datasets", "stored": "storing datasets", "annotated": "annotating datasets"}
+        labels = {"read": "reading datasets", "stored": "storing datasets", "annotated": "annotating datasets",
+                  "indexed": "indexing documents"}
         tasks: dict[str, Any] = {}
 
         def advance(phase: str, n: int) -> None:
@@ -81,6 +82,18 @@ def annotate_summary(result: dict[str, Any]) -> None:
             err_console.print(Text(f"warning: {r['dataset']}: {warning}"))
         if r["description_error"]:
             err_console.print(Text(f"warning: {r['dataset']}: {r['description_error']}"))
+
+
+def search_results(result: dict[str, Any]) -> None:
+    table = Table(title=f"search: {result['query']}")
+    for name in ("#", "dataset", "column", "description", "why"):
+        table.add_column(name)
+    for rank, r in enumerate(result["results"], 1):
+        table.add_row(_t(rank), _t(r["dataset"]), _t(r["column"] or ""), _t(r["description"] or ""),
+                      _t("; ".join(r["why"])))
+    console.print(table)
+    if not result["results"]:
+        console.print(Text("nothing matched (has `catalog index` run since the last crawl?)"))
 
 
 def labels_table(labels: list[dict[str, Any]]) -> None:

@@ -27,6 +27,7 @@ class Settings:
     sample_rows: int = 10_000  # rows sampled per dataset for profiles and PII classification
     annotate_workers: int = 4  # datasets sampled at once (sampling mostly waits on the source)
     describe_backend: str = "rules"  # rules, local, openai or none (see annotator.describe.registry)
+    embedding_model: str | None = None  # None: the bundled all-MiniLM-L6-v2; else a local sentence-transformers path
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
 
     @property
@@ -47,7 +48,8 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
     return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode,
                     sample_rows=_positive_int("CATALOG_SAMPLE_ROWS", 10_000),
                     annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4),
-                    describe_backend=os.environ.get("CATALOG_DESCRIBE_BACKEND", "rules").strip() or "rules")
+                    describe_backend=os.environ.get("CATALOG_DESCRIBE_BACKEND", "rules").strip() or "rules",
+                    embedding_model=os.environ.get("CATALOG_EMBEDDING_MODEL") or None)
 
 
 def _positive_int(variable: str, default: int) -> int:

@@ -124,6 +124,9 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     again = {c["source"]: c for c in second["crawls"]}
     assert all(again[s]["new"] == 0 and again[s]["unchanged"] == crawls[s]["new"] for s in crawls), again
     assert second["annotate"]["datasets"] == 0, "nothing changed, nothing to annotate"
+    assert result["index"]["indexed"] > 200 and second["index"]["indexed"] == 0
+    found = json.loads(run(cli, "search", "customer email", "--json"))["results"]
+    assert any(r["column"] == "c_eml" for r in found[:5]), found
 
 
 def test_relative_sqlite_path_is_stored_absolute(cli: CliRunner, sqlite_source: Path,

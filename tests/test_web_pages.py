@@ -153,7 +153,7 @@ def test_home_page(client: TestClient) -> None:
     assert 'href="#main"' in html and 'id="main"' in html
     assert '<span class="stat-number">1</span> source' in html
     assert f'<span class="stat-number">{FILLER_TABLES + 5}</span> datasets' in html
-    assert 'action="/datasets"' in html and '<label for="home-q">' in html
+    assert 'action="/search"' in html and '<label for="home-q">' in html
     assert "Recently changed datasets" in html
     assert 'href="/sources/shop"' in html and "succeeded" in html
     assert '/static/style.css' in html

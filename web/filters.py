@@ -7,6 +7,7 @@ built by one tested function; and numbers and dates should look the same on ever
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -144,6 +145,20 @@ def bars(histogram: dict[str, Any] | None) -> list[dict[str, Any]]:
     ]
 
 
+def highlight(text: str | None, words: list[str] | None) -> list[tuple[str, bool]]:
+    """`text` cut into (part, matched) pieces around the query words it contains, case-insensitively.
+
+    The template wraps matched parts in <mark> and autoescapes every part, so no markup is built from data here.
+    """
+    if not text:
+        return []
+    wanted = sorted({w for w in (words or []) if len(w) > 1}, key=len, reverse=True)
+    if not wanted:
+        return [(text, False)]
+    pattern = re.compile("(" + "|".join(re.escape(w) for w in wanted) + ")", re.IGNORECASE)
+    return [(part, bool(pattern.fullmatch(part))) for part in pattern.split(text) if part]
+
+
 def install(env: jinja2.Environment) -> None:
     """Register every filter on the pages' Jinja environment."""
     env.filters.update({
@@ -162,4 +177,5 @@ def install(env: jinja2.Environment) -> None:
         "percent": percent,
         "bars": bars,
         "profile_summary": summary_line,
+        "highlight": highlight,
     })

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -20,7 +20,7 @@ from annotator.pii import LABELS
 from catalog import classifications, datasets, descriptions, sources
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
-from catalog.errors import PermissionDenied
+from catalog.errors import InvalidInput, PermissionDenied
 from web import filters
 from web.listing import PER_PAGE, DatasetFilters, pagination
 
@@ -103,6 +103,29 @@ def decide_label(request: Request, dataset: str = Form(max_length=1000), column:
     require_same_origin(request)
     classifications.decide(session, actor, dataset, column, label, decision, comment)
     return RedirectResponse(filters.dataset_url(dataset) + "#pii", status_code=303)
+
+
+@router.get("/search")
+def search_page(request: Request, q: str | None = None, source: str | None = None, kind: str | None = None,
+                pii: str | None = None, session: Session = Depends(get_session),
+                actor: Actor = Depends(get_actor)) -> Response:
+    """Hybrid search with facets (source, kind, personal data) and the matched words highlighted."""
+    from catalog.search import Filters, search
+
+    if pii not in (None, "", "true", "false"):
+        raise InvalidInput(f"pii must be true or false, not '{pii}'")
+    chosen = Filters(source=source or None, kind=kind or None, pii=None if not pii else pii == "true")
+    query = " ".join((q or "").split())
+    result = search(session, actor, request.app.state.settings, query, limit=50, filters=chosen) if query else None
+
+    def facet_url(facet: str, value: str) -> str:
+        params = {"q": query, "source": chosen.source, "kind": chosen.kind,
+                  "pii": None if chosen.pii is None else str(chosen.pii).lower()}
+        params[facet] = {"personal data": "true", "none": "false"}.get(value, value) if facet == "pii" else value
+        return "/search?" + urlencode({k: v for k, v in params.items() if v})
+
+    return _page(request, "search.html", "search", query=query, result=result, filters=chosen,
+                 facet_url=facet_url)
 
 
 @router.get("/sources")

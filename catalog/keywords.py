@@ -1,0 +1,252 @@
+"""The keyword side of search: BM25 over names and descriptions in a SQLite FTS5 file, updated in place.
+
+Why a separate SQLite file (CATALOG_HOME/search/keywords.sqlite) and not the metadata store's own full-text search:
+it behaves the same whether the store is SQLite or PostgreSQL, it takes documents one by one (adding 1,000 columns
+is one small transaction, not a rebuild), and every web worker can open it read-only next to the one writer (WAL).
+
+What goes in: each document's name and text, already tokenized by `catalog.keyword_tokens` (identifier-aware,
+abbreviations expanded, plurals also stored singular), so FTS5 only ever sees plain space-separated terms; the
+`name` column weighs more than the `text` column in BM25. A plain table keeps each name's normalised key, so an
+exact name match is found by lookup, whatever its BM25 rank.
+
+Query text is data: it is tokenized the same way and every term is quoted as an FTS5 string, so quotes, `*`,
+`NEAR`, `OR`, `-` or `:` typed by a user are never syntax. Each `upsert` and `remove` is one transaction: a crash
+in the middle leaves the previous state (SQLite's atomic commit), never half a batch.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+from catalog.keyword_tokens import TOKENS_VERSION, index_terms, last_segment_key, name_key, stem, token_groups, tokens
+
+__all__ = ["KeywordHit", "KeywordIndex", "tokens"]
+
+NAME_WEIGHT = 5.0  # BM25 weight of the name column against 1.0 for the text column
+BATCH = 2000  # documents per executemany inside one upsert transaction
+MAX_QUERY_CHARS = 2000  # the rest of a longer query is not read
+MAX_QUERY_GROUPS = 32  # words of a query that are searched
+MIN_DEPTH = 50
+MAX_DEPTH = 20_000  # candidates read at most when a filter keeps asking for more
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS names (id INTEGER PRIMARY KEY, name TEXT NOT NULL, name_key TEXT NOT NULL,
+                                  last_key TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS names_by_key ON names (name_key);
+CREATE INDEX IF NOT EXISTS names_by_last_key ON names (last_key);
+CREATE VIRTUAL TABLE IF NOT EXISTS terms USING fts5 (name, text, tokenize = 'unicode61 remove_diacritics 0');
+"""
+
+
+@dataclass(frozen=True)
+class KeywordHit:
+    id: int  # the search document's id
+    score: float  # higher is better: the negated FTS5 bm25
+    matched: tuple[str, ...]  # the query's tokens the document contains ("why it matched")
+    exact_name: bool  # the query is the document's name, or the last segment of a dataset's name
+
+
+@dataclass(frozen=True)
+class _Query:
+    words: tuple[str, ...]  # the query's tokens and expansions, as reported in `matched`
+    groups: tuple[tuple[str, ...], ...]  # per query word: its tokens, expansions and their singulars
+    key: str  # the query as a name key, for exact matches
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(t for group in self.groups for t in group))
+
+
+class KeywordIndex:
+    """FTS5 index: columns `name` (identifier tokens, weighted higher) and `text` (description, context, labels),
+    plus a table of raw names and their keys for exact matching. Safe to share between threads (one lock)."""
+
+    def __init__(self, path: Path, read_only: bool = False) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        if read_only:
+            if not self.path.exists():
+                raise FileNotFoundError(f"keyword index {self.path} does not exist (run `catalog index`)")
+            uri = f"{self.path.resolve().as_uri()}?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('tokens_version', ?)", (TOKENS_VERSION,))
+        self._conn.execute("PRAGMA busy_timeout=5000")
+
+    @property
+    def stale(self) -> bool:
+        """True when the file was written by another tokenizer version: its terms no longer meet the queries', so
+        the caller should `clear()` it and upsert every document again."""
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'tokens_version'").fetchone()
+        return row is None or row[0] != TOKENS_VERSION
+
+    def upsert(self, documents: Iterable[tuple[int, str, str]]) -> None:
+        """Add or replace documents (id, name, text) in one transaction; a later duplicate id in the same call wins."""
+        self._writable()
+        with self._lock, self._transaction():
+            iterator = iter(documents)
+            while batch := list(islice(iterator, BATCH)):
+                self._write_batch({int(doc_id): (name or "", text or "") for doc_id, name, text in batch})
+
+    def remove(self, ids: Iterable[int]) -> None:
+        """Drop documents by id, in one transaction; unknown ids are ignored."""
+        self._writable()
+        with self._lock, self._transaction():
+            iterator = iter(int(i) for i in ids)
+            while batch := list(islice(iterator, BATCH)):
+                rows = [(i,) for i in batch]
+                self._conn.executemany("DELETE FROM terms WHERE rowid = ?", rows)
+                self._conn.executemany("DELETE FROM names WHERE id = ?", rows)
+
+    def clear(self) -> None:
+        """Remove every document and stamp the current tokenizer version (before a full rebuild)."""
+        self._writable()
+        with self._lock, self._transaction():
+            self._conn.execute("DELETE FROM terms")
+            self._conn.execute("DELETE FROM names")
+            self._conn.execute("INSERT OR REPLACE INTO meta VALUES ('tokens_version', ?)", (TOKENS_VERSION,))
+
+    def search(self, query: str, limit: int, allowed: Callable[[int], bool] | None = None) -> list[KeywordHit]:
+        """The best `limit` documents for `query`: exact-name matches first, then documents matching more of the
+        query's words, then by BM25 (the name weighing more). Any single matching word is enough to be returned
+        (OR), so a multi-word query with one unknown word still finds what the other words name. `allowed` drops
+        ids the caller may not show; the search then reads deeper until `limit` allowed hits are found or the
+        matches run out."""
+        parsed = _parse(query)
+        if limit <= 0 or not (parsed.groups or parsed.key):
+            return []
+        depth = max(limit * 4, MIN_DEPTH)
+        with self._lock:
+            while True:
+                hits, exhausted = self._ranked(parsed, depth, allowed)
+                if len(hits) >= limit or exhausted or depth >= MAX_DEPTH:
+                    return hits[:limit]
+                depth *= 4
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._conn.execute("SELECT count(*) FROM names").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise PermissionError(f"keyword index {self.path} is open read-only")
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _write_batch(self, batch: dict[int, tuple[str, str]]) -> None:
+        existing = [(i,) for i in self._existing(list(batch))]
+        if existing:
+            self._conn.executemany("DELETE FROM terms WHERE rowid = ?", existing)
+        self._conn.executemany("INSERT INTO terms (rowid, name, text) VALUES (?, ?, ?)",
+                               [(i, index_terms(name), index_terms(text)) for i, (name, text) in batch.items()])
+        self._conn.executemany("INSERT OR REPLACE INTO names (id, name, name_key, last_key) VALUES (?, ?, ?, ?)",
+                               [(i, name, name_key(name), last_segment_key(name)) for i, (name, _) in batch.items()])
+
+    def _existing(self, ids: list[int]) -> list[int]:
+        rows = self._conn.execute("SELECT id FROM names WHERE id IN (SELECT value FROM json_each(?))",
+                                  (json.dumps(ids),))
+        return [row[0] for row in rows]
+
+    def _ranked(self, parsed: _Query, depth: int, allowed: Callable[[int], bool] | None
+                ) -> tuple[list[KeywordHit], bool]:
+        """Candidates from an AND of the query's words (every complete match within `depth`) and an OR of all its
+        terms, plus the exact-name matches; the allowed ones ranked. `exhausted` when the OR found fewer than
+        `depth`."""
+        any_term = " OR ".join(_quote(t) for t in parsed.terms)
+        scores = self._bm25(any_term, depth) if parsed.groups else {}
+        found = len(scores)
+        if len(parsed.groups) > 1:
+            every_word = " AND ".join("(" + " OR ".join(_quote(t) for t in g) + ")" for g in parsed.groups)
+            scores.update(self._bm25(every_word, depth))
+        exact = self._exact(parsed.key, depth)
+        missing = [i for i in exact if i not in scores]
+        if missing and parsed.groups:
+            scores.update(self._bm25(any_term, len(missing), missing))
+        candidates = scores.keys() | exact
+        hits, order = [], {}
+        for doc_id, doc_terms in self._terms([i for i in candidates if allowed is None or allowed(i)]).items():
+            matched = tuple(t for t in parsed.words if t in doc_terms or stem(t) in doc_terms)
+            hit = KeywordHit(doc_id, round(scores.get(doc_id, 0.0), 6), matched, doc_id in exact)
+            hits.append(hit)
+            order[doc_id] = (not hit.exact_name, -_coverage(parsed, doc_terms), -hit.score, doc_id)
+        hits.sort(key=lambda h: order[h.id])
+        return hits, found < depth
+
+    def _bm25(self, expression: str, depth: int, only: list[int] | None = None) -> dict[int, float]:
+        sql = "SELECT rowid, -bm25(terms, ?, 1.0) AS score FROM terms WHERE terms MATCH ?"
+        params: list[object] = [NAME_WEIGHT, expression]
+        if only is not None:
+            sql += " AND rowid IN (SELECT value FROM json_each(?))"
+            params.append(json.dumps(only))
+        rows = self._conn.execute(sql + " ORDER BY score DESC LIMIT ?", (*params, depth))
+        return {row[0]: row[1] for row in rows}
+
+    def _exact(self, key: str, depth: int) -> set[int]:
+        if not key:
+            return set()
+        rows = self._conn.execute("SELECT id FROM names WHERE name_key = ? UNION SELECT id FROM names "
+                                  "WHERE last_key = ? LIMIT ?", (key, key, depth))
+        return {row[0] for row in rows}
+
+    def _terms(self, ids: list[int]) -> dict[int, frozenset[str]]:
+        """Each document's terms (name and text), to tell which query words it matched."""
+        rows = self._conn.execute("SELECT rowid, name, text FROM terms WHERE rowid IN "
+                                  "(SELECT value FROM json_each(?))", (json.dumps(ids),))
+        return {row[0]: frozenset(f"{row[1]} {row[2]}".split()) for row in rows}
+
+
+def _coverage(parsed: _Query, terms: frozenset[str]) -> int:
+    """How many of the query's words the terms contain (a word counts once, whichever of its forms matched)."""
+    return sum(1 for group in parsed.groups if not terms.isdisjoint(group))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error, so one call is all or nothing."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        self._conn.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _parse(query: str) -> _Query:
+    """The query's words as groups of alternatives: each token with its expansions and singulars, and two adjacent
+    words also joined ("sign up" also looks for `signup`, "user name" for `username`)."""
+    text = (query or "")[:MAX_QUERY_CHARS]
+    own = [list(group) for group in dict.fromkeys(token_groups(text))][:MAX_QUERY_GROUPS]
+    for first, second in zip(own, own[1:], strict=False):
+        if first[0].isalpha() and second[0].isalpha():
+            joined = first[0] + second[0]
+            first.append(joined)
+            second.append(joined)
+    groups = (tuple(dict.fromkeys(t for token in group for t in (token, stem(token)))) for group in own)
+    words = tuple(dict.fromkeys(t for group in own for t in group))
+    return _Query(words, tuple(dict.fromkeys(groups)), name_key(text))
+
+
+def _quote(term: str) -> str:
+    """An FTS5 string literal: whatever the term holds, it is matched as text, never read as query syntax."""
+    return '"' + term.replace('"', '""') + '"'

@@ -1,0 +1,309 @@
+"""Embeddings (the real bundled model), the vector cache, and the FAISS index with its crash-safe snapshots."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from annotator.embed import DEFAULT_MODEL, Embedder, EmbeddingError
+from catalog import vector_index
+from catalog.vector_files import CURRENT, read_current, snapshot_name
+from catalog.vector_index import IndexMismatch, VectorIndex
+from catalog.vectors import VectorCache, embed_cached, text_key
+
+DIM = 384
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    result = Embedder()
+    result.embed(["warm up"])  # load once for the module
+    return result
+
+
+def random_vectors(n: int, seed: int = 0, rank: int = 32) -> np.ndarray:
+    """Normalised vectors near a `rank`-dimension subspace: like sentence embeddings, whose neighbourhoods have
+    structure (uniform noise in 384 dimensions has none, so every point is about equally far from every other)."""
+    rng = np.random.default_rng(seed)
+    basis = rng.standard_normal((rank, DIM))
+    x = rng.standard_normal((n, rank)) @ basis + 0.1 * rng.standard_normal((n, DIM))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def brute_force(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    scores = vectors @ (query / np.linalg.norm(query))
+    return [int(ids[i]) for i in np.argsort(-scores, kind="stable")[:k]]
+
+
+# --- embeddings ----------------------------------------------------------------------------------------------------
+
+def test_default_embedder_is_known_without_loading() -> None:
+    fresh = Embedder()
+    assert fresh.model_id == DEFAULT_MODEL and fresh.dimension == DIM
+    assert Embedder("sentence-transformers/all-MiniLM-L6-v2").model_id == DEFAULT_MODEL
+
+
+def test_embeddings_are_normalised_and_deterministic(embedder: Embedder) -> None:
+    texts = ["orders.customer_email: the e-mail address of the customer", "total amount in EUR", "x"]
+    first, second = embedder.embed(texts), embedder.embed(list(reversed(texts)))[::-1]
+    assert first.dtype == np.float32 and first.shape == (3, DIM)
+    assert np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(first, second, atol=1e-5)
+    assert embedder.embed([]).shape == (0, DIM)
+
+
+def test_similar_texts_are_closer(embedder: Embedder) -> None:
+    email, client, weather = embedder.embed(["customer email address", "e-mail of the client", "warehouse temperature"])
+    assert float(email @ client) > float(email @ weather) + 0.2
+
+
+def test_a_local_model_folder_gets_a_content_id(tmp_path: Path) -> None:
+    from annotator.embed import bundled_model_path
+
+    copy = tmp_path / "minilm"
+    copy.symlink_to(bundled_model_path(), target_is_directory=True)
+    local = Embedder(str(copy))
+    assert local.model_id.startswith("minilm-") and local.dimension == DIM
+    assert Embedder(str(copy)).model_id == local.model_id
+
+
+def test_an_unknown_model_name_fails_clearly_without_downloading() -> None:
+    with pytest.raises(EmbeddingError, match="offline"):
+        Embedder("no-such-org/no-such-model-xyz").embed(["hello"])
+
+
+# --- cache ---------------------------------------------------------------------------------------------------------
+
+def test_text_key_is_sha256_of_model_and_text() -> None:
+    import hashlib
+
+    assert text_key("m", "hello") == hashlib.sha256(b"m\0hello").hexdigest()
+    assert text_key("m1", "hello") != text_key("m2", "hello")
+
+
+def test_cache_computes_each_text_once(tmp_path: Path, embedder: Embedder) -> None:
+    cache = VectorCache(tmp_path / "search" / "vectors.sqlite", DIM)
+    texts = ["customer email", "order date", "customer email", "shipping country"]
+    vectors, computed = embed_cached(embedder, cache, texts)
+    assert computed == 3 and vectors.shape == (4, DIM)
+    assert np.array_equal(vectors[0], vectors[2])
+    again, computed_again = embed_cached(embedder, VectorCache(cache.path, DIM), list(reversed(texts)))
+    assert computed_again == 0
+    assert np.allclose(again[::-1], vectors)
+    assert embed_cached(embedder, cache, [])[0].shape == (0, DIM)
+
+
+def test_cache_ignores_vectors_of_another_size(tmp_path: Path) -> None:
+    path = tmp_path / "vectors.sqlite"
+    VectorCache(path, 8).put_many({"a": np.ones(8, dtype=np.float32)})
+    assert VectorCache(path, 4).get_many(["a"]) == {}
+    assert np.array_equal(VectorCache(path, 8).get_many(["a", "b"])["a"], np.ones(8))
+    with pytest.raises(ValueError):
+        VectorCache(path, 4).put_many({"c": np.ones(3)})
+
+
+# --- index: search and updates --------------------------------------------------------------------------------------
+
+def test_exact_search_matches_brute_force(tmp_path: Path) -> None:
+    vectors, ids = random_vectors(2000), np.arange(1000, 3000, dtype=np.int64)
+    index = VectorIndex.load(tmp_path / "idx", DIM)
+    index.upsert(ids, vectors)
+    assert index.kind == "flat" and index.size == 2000
+    for query in random_vectors(20, seed=1):
+        found = index.search(query, 10)
+        assert [i for i, _ in found] == brute_force(vectors, ids, query, 10)
+        assert found[0][1] == pytest.approx(float(vectors[ids == found[0][0]][0] @ query), abs=1e-5)
+        assert all(a[1] >= b[1] for a, b in zip(found, found[1:], strict=False))
+
+
+def test_upsert_replaces_and_remove_forgets(tmp_path: Path) -> None:
+    vectors = random_vectors(100)
+    index = VectorIndex(tmp_path / "idx", DIM)
+    index.upsert(np.arange(100), vectors)
+    index.upsert(np.array([7, 7]), np.stack([vectors[50], vectors[60]]))  # duplicate ids: the last wins
+    assert index.size == 100
+    top = index.search(vectors[60], 2)
+    assert {i for i, _ in top} == {7, 60} and top[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert index.search(vectors[50], 1)[0][0] == 50  # 7's old vector is gone
+    index.remove([60, 999])
+    assert 60 not in index and index.size == 99
+    assert index.search(vectors[60], 1)[0][0] == 7
+    index.remove(range(100))
+    assert index.size == 0 and index.search(vectors[0], 5) == []
+
+
+def test_tombstones_are_compacted(tmp_path: Path) -> None:
+    index = VectorIndex(tmp_path / "idx", DIM)
+    index.upsert(np.arange(1000), random_vectors(1000))
+    index.remove(range(0, 1000, 5))  # 20% removed: past the 10% rebuild ratio
+    assert index._index.ntotal == index.size == 800
+    assert index.search(random_vectors(1, seed=3)[0], 800)[-1][0] % 5 != 0
+
+
+def test_allowed_filter_returns_k_allowed_results(tmp_path: Path) -> None:
+    vectors, ids = random_vectors(3000), np.arange(3000, dtype=np.int64)
+    index = VectorIndex(tmp_path / "idx", DIM)
+    index.upsert(ids, vectors)
+    query = random_vectors(1, seed=9)[0]
+    thirds = set(range(0, 3000, 3))
+    for allowed in (lambda i: i % 3 == 0, lambda i: i in {17, 2500, 2999}, {17, 2500, 2999, 10**9}, thirds):
+        found = index.search(query, 10, allowed)
+        keep = np.array([int(i) in allowed if isinstance(allowed, set) else allowed(int(i)) for i in ids])
+        expected = brute_force(vectors[keep], ids[keep], query, 10)
+        assert [i for i, _ in found] == expected
+        assert found[0][1] == pytest.approx(float(vectors[found[0][0]] @ query), abs=1e-5)
+    assert index.search(query, 10, lambda i: False) == [] and index.search(query, 10, set()) == []
+
+
+def test_hnsw_path_recall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 1000)
+    vectors, ids = random_vectors(5000, seed=4), np.arange(5000, dtype=np.int64) * 3
+    index = VectorIndex.load(tmp_path / "idx", DIM)
+    index.upsert(ids[:500], vectors[:500])
+    assert index.kind == "flat"
+    index.upsert(ids[500:], vectors[500:])  # crosses the threshold: rebuilt once as HNSW
+    assert index.kind == "hnsw" and index.size == 5000
+    queries = random_vectors(100, seed=5)
+    recall = np.mean([len({i for i, _ in index.search(q, 10)} & set(brute_force(vectors, ids, q, 10))) / 10
+                      for q in queries])
+    assert recall >= 0.95
+    index.remove(ids[:100].tolist())
+    index.upsert(ids[200:201], vectors[4000:4001])
+    top = index.search(vectors[4000], 2)
+    assert {i for i, _ in top} == {ids[200], ids[4000]} and top[0][1] == pytest.approx(1.0, abs=1e-4)
+    assert all(i not in set(ids[:100].tolist()) for i, _ in index.search(vectors[50], 20))
+    rare = {int(ids[7]), int(ids[4999])}  # too selective for HNSW candidates: falls back to an exact scan
+    assert {i for i, _ in index.search(queries[0], 5, rare.__contains__)} == rare - set(ids[:100].tolist())
+    assert {i for i, _ in index.search(queries[0], 5, rare)} == rare - set(ids[:100].tolist())
+    wide = set(ids[::2].tolist())
+    exact = index.search(queries[0], 10, wide)  # small enough to scan exactly
+    monkeypatch.setattr(vector_index, "EXACT_SET_SIZE", 0)  # now searched through HNSW with the set as the filter
+    assert len({i for i, _ in index.search(queries[0], 10, wide)} & {i for i, _ in exact}) >= 9
+    index.save()
+    again = VectorIndex.load(tmp_path / "idx", DIM)
+    assert again.kind == "hnsw" and again.size == index.size
+    assert again.search(queries[1], 10) == index.search(queries[1], 10)
+
+
+# --- index: snapshots -----------------------------------------------------------------------------------------------
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    assert VectorIndex.load(folder, DIM).size == 0 and VectorIndex.load(folder, DIM).snapshot == 0
+    vectors = random_vectors(300)
+    index = VectorIndex.load(folder, DIM)
+    index.upsert(np.arange(300) + 10, vectors)
+    index.remove([10, 11])
+    first = index.save()
+    assert first.name == snapshot_name(1) and read_current(folder) == 1
+    assert index.save() == first  # nothing changed: nothing written
+    loaded = VectorIndex.load(folder, DIM)
+    assert loaded.snapshot == 1 and loaded.size == 298
+    assert np.array_equal(loaded.ids(), np.arange(12, 310))
+    query = random_vectors(1, seed=2)[0]
+    assert loaded.search(query, 10) == index.search(query, 10)
+    loaded.upsert(np.array([5000]), query[None, :])
+    loaded.save()
+    assert VectorIndex.load(folder, DIM).search(query, 1)[0][0] == 5000
+    with pytest.raises(IndexMismatch):
+        VectorIndex.load(folder, 128)
+
+
+def test_old_snapshots_are_pruned(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index = VectorIndex(folder, DIM)
+    for i in range(4):
+        index.upsert(np.array([i]), random_vectors(1, seed=i))
+        index.save()
+    assert sorted(p.name for p in folder.glob("index-*")) == [snapshot_name(3), snapshot_name(4)]
+
+
+def saved_twice(folder: Path) -> tuple[VectorIndex, np.ndarray]:
+    vectors = random_vectors(50)
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(50), vectors)
+    index.save()
+    return index, vectors
+
+
+def test_crash_leftovers_never_break_loading(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index, _ = saved_twice(folder)
+    good = (folder / snapshot_name(1)).read_bytes()
+    (folder / f".{snapshot_name(2)}.{os.getpid()}.tmp").write_bytes(os.urandom(4096))  # killed mid temp write
+    (folder / snapshot_name(2)).write_bytes(good[: len(good) // 2])  # a torn snapshot nobody points at
+    (folder / snapshot_name(3)).write_bytes(b"garbage")
+    loaded = VectorIndex.load(folder, DIM)
+    assert loaded.snapshot == 1 and loaded.size == 50
+    (folder / CURRENT).write_text(snapshot_name(7) + "\n")  # CURRENT pointing at a missing file
+    assert VectorIndex.load(folder, DIM).snapshot == 1
+    (folder / CURRENT).unlink()
+    assert VectorIndex.load(folder, DIM).snapshot == 1
+    (folder / CURRENT).write_text("not a name")
+    fresh = VectorIndex.load(folder, DIM)
+    assert fresh.snapshot == 1 and not fresh.is_stale()
+    fresh.upsert(np.array([99]), random_vectors(1, seed=8))
+    assert fresh.save().name == snapshot_name(4)  # numbers never reuse a torn file's name
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_a_valid_uncommitted_snapshot_is_used_only_without_a_valid_current(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index, vectors = saved_twice(folder)
+    index.upsert(np.array([77]), vectors[:1])
+    index.save()
+    (folder / CURRENT).write_text(snapshot_name(1) + "\n")  # crash after the rename, before CURRENT moved
+    assert VectorIndex.load(folder, DIM).snapshot == 1
+    (folder / snapshot_name(1)).write_bytes(b"torn")
+    assert VectorIndex.load(folder, DIM).snapshot == 2
+
+
+KILL_SCRIPT = """
+import sys
+import numpy as np
+from catalog.vector_index import VectorIndex
+index = VectorIndex.load(sys.argv[1], {dim})
+rng = np.random.default_rng(0)
+index.upsert(np.arange(40000) + 100, rng.standard_normal((40000, {dim})).astype("float32"))
+print("ready", flush=True)
+for i in range(100000):  # saves of a 60 MB snapshot back to back: a kill most likely lands mid-write
+    index.upsert(np.array([100 + i % 40000]), rng.standard_normal((1, {dim})).astype("float32"))
+    index.save()
+"""
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.1, 1.9])
+def test_kill_during_save_leaves_a_loadable_index(tmp_path: Path, delay: float) -> None:
+    folder = tmp_path / "idx"
+    saved_twice(folder)
+    command = [sys.executable, "-c", KILL_SCRIPT.format(dim=DIM), str(folder)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    loaded = VectorIndex.load(folder, DIM)
+    assert loaded.snapshot >= 1 and loaded.size in {50, 40050}
+    assert len(loaded.search(random_vectors(1)[0], 5)) == 5
+    loaded.upsert(np.array([1]), random_vectors(1))
+    assert loaded.save().name.startswith("index-")  # the next writer cleans up after the dead one
+    assert not list(folder.glob(".*.tmp"))
+
+
+def test_is_stale_after_another_instance_saves(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    reader = VectorIndex.load(folder, DIM)
+    assert not reader.is_stale()
+    writer = VectorIndex.load(folder, DIM)
+    writer.upsert(np.arange(10), random_vectors(10))
+    writer.save()
+    assert reader.is_stale() and not writer.is_stale()
+    reader = VectorIndex.load(folder, DIM)
+    assert not reader.is_stale() and reader.size == 10
