@@ -14,9 +14,10 @@ What is measured, and why:
   (a Python predicate is then called once per id; an id set is scanned directly).
 * **baseline** - an exact numpy scan of all vectors per query, in the same run; the table prints the speed-up and
   HNSW recall@10 against it.
-* **memory** - RSS of a fresh process that only loads the snapshot (what each API worker pays), and the file size.
+* **memory and load** - a fresh process loads the snapshot as an API worker would, both read into memory and
+  memory-mapped (`read_only=True`): load time, first-search latency, RSS after 200 searches; and the file size.
 * **update** - upserting 1,000 new columns into the built index, then `save()` (the "seconds, not a rebuild"
-  target), and the snapshot load time.
+  target).
 * **HTTP** - `http_latency()` measures `GET /api/v1/search?q=...&limit=10` when `--url` is given (point it at a
   catalog holding a large index; the bench does not build that catalog).
 
@@ -124,10 +125,10 @@ def percentiles(seconds: Sequence[float]) -> dict[str, float]:
             "p99": float(np.percentile(ms, 99))}
 
 
-def rss_mb() -> float:
-    """Current resident memory of this process, from /proc (Linux)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory of this process from /proc (Linux): VmRSS in all, RssAnon private, RssFile file-backed."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -164,15 +165,27 @@ def exact_baseline(data: np.ndarray, queries: np.ndarray) -> tuple[dict[str, flo
     return percentiles(seconds), truth
 
 
-def load_probe(folder: Path, dimension: int) -> dict[str, float]:
-    """Load the snapshot in a fresh process: load seconds and the RSS an API worker pays for the index."""
-    code = ("import json, sys, time; from pathlib import Path; sys.path.insert(0, sys.argv[3]);"
-            "import search_latency as b; from catalog.vector_index import VectorIndex;"
-            "before = b.rss_mb(); t = time.perf_counter(); ix = VectorIndex.load(Path(sys.argv[1]), int(sys.argv[2]));"
-            "print(json.dumps({'load_s': time.perf_counter() - t, 'rss_mb': b.rss_mb() - before, 'size': ix.size}))")
-    out = subprocess.run([sys.executable, "-c", code, str(folder), str(dimension), str(Path(__file__).parent)],
-                         check=True, capture_output=True, text=True)
+def load_probe(folder: Path, dimension: int, read_only: bool) -> dict[str, float]:
+    """Load the snapshot in a fresh process (what an API worker does): load seconds, first-search latency, and RSS
+    growth after 200 searches, split into private memory and mapped file pages (shared between processes)."""
+    command = [sys.executable, __file__, "--probe", str(folder), "--dimension", str(dimension)]
+    out = subprocess.run(command + (["--read-only"] if read_only else []), check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _probe(folder: Path, dimension: int, read_only: bool) -> None:
+    before = {field: rss_mb(field) for field in ("RssAnon", "RssFile")}
+    start = time.perf_counter()
+    index = VectorIndex.load(folder, dimension, read_only=read_only)
+    loaded = time.perf_counter() - start
+    queries = np.random.default_rng(3).standard_normal((200, dimension)).astype(np.float32)
+    start = time.perf_counter()
+    index.search(queries[0], 10)
+    first = time.perf_counter() - start
+    for query in queries[1:]:
+        index.search(query, 10)
+    print(json.dumps({"load_s": loaded, "first_ms": first * 1000, "size": index.size,
+                      **{field: rss_mb(field) - value for field, value in before.items()}}))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -254,10 +267,14 @@ def update_and_reload(index: VectorIndex, folder: Path, data: np.ndarray) -> lis
     start = time.perf_counter()
     index.save()
     saved = time.perf_counter() - start
-    probe = load_probe(folder, data.shape[1])
-    return [("upsert 1,000 + save", f"{upserted + saved:.1f} s", f"upsert {upserted:.2f} s, save {saved:.1f} s"),
-            ("snapshot load (new process)", f"{probe['load_s']:.1f} s", f"{probe['size']:,} ids"),
-            ("RSS of a loaded index", f"{probe['rss_mb']:,.0f} MB", "what each API worker holds")]
+    rows = [("upsert 1,000 + save", f"{upserted + saved:.1f} s", f"upsert {upserted:.2f} s, save {saved:.1f} s")]
+    for read_only, how in ((False, "read"), (True, "memory-mapped")):
+        probe = load_probe(folder, data.shape[1], read_only)
+        rows += [(f"load, {how} (new process)", f"{probe['load_s']:.2f} s",
+                  f"{probe['size']:,} ids; first search {probe['first_ms']:.1f} ms"),
+                 (f"RSS after 200 searches, {how}", f"{probe['RssAnon']:,.0f} MB private",
+                  f"+ {probe['RssFile']:,.0f} MB of the file mapped (page cache, shared by workers)")]
+    return rows
 
 
 def _ms(stats: dict[str, float]) -> str:
@@ -275,7 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", help="vector cache file to reuse between runs (default: a temporary one)")
     parser.add_argument("--url", help="base URL of a running catalog to measure /api/v1/search over HTTP")
     parser.add_argument("--token", default=os.environ.get("CATALOG_TOKEN"), help="API bearer token")
+    parser.add_argument("--probe", help=argparse.SUPPRESS)  # internal: load a snapshot folder in a fresh process
+    parser.add_argument("--dimension", type=int, default=384, help=argparse.SUPPRESS)
+    parser.add_argument("--read-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.probe:
+        _probe(Path(args.probe), args.dimension, args.read_only)
+        return 0
     workdir = Path(tempfile.mkdtemp(prefix="bench-search-"))
     try:
         rows = run(args, workdir)

@@ -14,6 +14,7 @@ import pytest
 
 from annotator.embed import DEFAULT_MODEL, Embedder, EmbeddingError
 from catalog import vector_index
+from catalog.errors import CatalogError
 from catalog.vector_files import CURRENT, read_current, snapshot_name
 from catalog.vector_index import IndexMismatch, VectorIndex
 from catalog.vectors import VectorCache, embed_cached, text_key
@@ -189,6 +190,11 @@ def test_hnsw_path_recall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     index.save()
     again = VectorIndex.load(tmp_path / "idx", DIM)
     assert again.kind == "hnsw" and again.size == index.size
+    flat = VectorIndex(tmp_path / "flat", DIM, hnsw_threshold=10_000)
+    flat.upsert(ids[:2000], vectors[:2000])
+    flat.hnsw_threshold = 1000  # lowered after the fact: the next save switches
+    flat.save()
+    assert flat.kind == "hnsw" and VectorIndex.load(tmp_path / "flat", DIM).kind == "hnsw"
     assert again.search(queries[1], 10) == index.search(queries[1], 10)
 
 
@@ -214,6 +220,33 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     assert VectorIndex.load(folder, DIM).search(query, 1)[0][0] == 5000
     with pytest.raises(IndexMismatch):
         VectorIndex.load(folder, 128)
+
+
+def test_read_only_load_maps_the_snapshot_and_refuses_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 500)
+    for kind, n in (("flat", 300), ("hnsw", 2000)):
+        folder = tmp_path / kind
+        vectors = random_vectors(n)
+        writer = VectorIndex(folder, DIM)
+        writer.upsert(np.arange(n), vectors)
+        writer.remove([0, 1])
+        writer.save()
+        reader = VectorIndex.load(folder, DIM, read_only=True)
+        assert reader.kind == kind and reader.size == n - 2
+        for query in random_vectors(5, seed=6):
+            assert reader.search(query, 10) == writer.search(query, 10)
+            assert reader.search(query, 3, {5, 6, 7}) == writer.search(query, 3, {5, 6, 7})
+        with pytest.raises(CatalogError, match="read-only"):
+            reader.upsert(np.array([1]), vectors[:1])
+        with pytest.raises(CatalogError, match="read-only"):
+            reader.remove([3])
+        with pytest.raises(CatalogError, match="read-only"):
+            reader.save()
+        for extra in range(3):  # the mapped snapshot is pruned from disk: the reader keeps a valid view
+            writer.upsert(np.array([n + extra]), vectors[:1])
+            writer.save()
+        assert not (folder / snapshot_name(reader.snapshot)).exists()
+        assert reader.is_stale() and reader.search(vectors[5], 1)[0][0] == 5
 
 
 def test_old_snapshots_are_pruned(tmp_path: Path) -> None:
