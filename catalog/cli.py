@@ -173,7 +173,12 @@ def crawl(names: Annotated[list[str] | None, typer.Argument(help="Sources (defau
         emit_json({"crawls": results})
     else:
         crawl_summary(results)
-    failed = [r for r in results if r["status"] == "failed"]
+    _exit_if_any_failed(results)
+
+
+def _exit_if_any_failed(crawls: list[dict[str, Any]]) -> None:
+    """One error line per failed source and exit code 1, after the summary was printed."""
+    failed = [r for r in crawls if r["status"] == "failed"]
     for result in failed:
         typer.echo(f"error: {result['error']}", err=True)
     if failed:
@@ -210,27 +215,26 @@ def annotate(
 @handles_errors
 def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (default: all).")] = None,
             as_json: JsonFlag = False) -> None:
-    """Crawl, then annotate what the crawl changed (suggested labels re-evaluated, decisions kept)."""
+    """Crawl, annotate what the crawl changed (labels re-evaluated, decisions kept), then index for search."""
     from catalog.annotate import annotate as run_annotate
     from catalog.crawl import crawl_sources
     from catalog.render import annotate_summary, crawl_progress, crawl_summary
+    from catalog.search import build_index
 
     settings = _settings()
     with crawl_progress() as progress:
         crawls = crawl_sources(settings, _actor(), names or None, progress)
         crawled = [r["source"] for r in crawls if r["status"] != "failed"]
         annotated = run_annotate(settings, _actor(), sources=crawled, progress=progress) if crawled else None
+        indexed = build_index(settings, _actor(), progress)
     if as_json:
-        emit_json({"crawls": crawls, "annotate": annotated})
+        emit_json({"crawls": crawls, "annotate": annotated, "index": indexed})
     else:
         crawl_summary(crawls)
         if annotated:
             annotate_summary(annotated)
-    failed = [r for r in crawls if r["status"] == "failed"]
-    for result in failed:
-        typer.echo(f"error: {result['error']}", err=True)
-    if failed:
-        raise typer.Exit(1)
+        typer.echo(f"indexed {indexed['indexed']} documents, removed {indexed['removed']}")
+    _exit_if_any_failed(crawls)
 
 
 @app.command()

@@ -155,9 +155,10 @@ def test_annotate_and_review_labels(cli: CliRunner, sqlite_source: Path) -> None
     assert "source 'nope'" in errors(cli, "annotate", "nope")
 
 
-def test_refresh_crawls_then_annotates_what_changed(cli: CliRunner, sqlite_source: Path) -> None:
+def test_refresh_crawls_annotates_and_indexes_what_changed(cli: CliRunner, sqlite_source: Path) -> None:
     run(cli, "source", "add", "shop", f"sqlite:///{sqlite_source}")
     first = json.loads(run(cli, "refresh", "--json"))
     assert first["crawls"][0]["new"] == 4 and first["annotate"]["datasets"] == 4
     again = json.loads(run(cli, "refresh", "shop", "--json"))
     assert again["crawls"][0]["unchanged"] == 4 and again["annotate"]["datasets"] == 0
+    assert first["index"]["indexed"] > 0 and again["index"]["indexed"] == 0
