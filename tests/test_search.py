@@ -163,3 +163,25 @@ def test_python_client_searches_a_running_server(server: str) -> None:
     with pytest.raises(ClientError) as down, Client("http://127.0.0.1:1") as client:
         client.search("x")
     assert down.value.status == 0
+
+
+def test_index_and_search_on_a_postgres_store(pg_store: Settings, actor: Actor, shop: Path) -> None:
+    register(pg_store, "shop", f"sqlite:///{shop}")
+    crawl(pg_store, "shop")
+    annotate(pg_store, actor)
+    first = build_index(pg_store, actor)
+    assert first["indexed"] == first["documents"] > 0
+    assert "shop/main/customers#c_eml" in _names(_search(pg_store, actor, "customer email address"))[:3]
+    assert build_index(pg_store, actor)["indexed"] == 0
+
+
+def test_a_lost_index_file_is_rebuilt(settings: Settings, actor: Actor, indexed: dict[str, Any]) -> None:
+    import catalog.search as search_module
+
+    search_module._open.clear()  # a new process: nothing cached
+    for leftover in (settings.home / "search").glob("keywords.sqlite*"):
+        leftover.unlink()
+    rebuilt = build_index(settings, actor)
+    assert rebuilt["rebuilt"] and rebuilt["indexed"] == indexed["documents"]
+    assert rebuilt["embedded"] == 0, "vectors come from the cache, not the model"
+    assert _names(_search(settings, actor, "orders"))[0] == "shop/main/orders"
