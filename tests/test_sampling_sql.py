@@ -13,22 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from connectors.base import ConnectorError, CrawlReport, DatasetKind, DatasetSnapshot, SampleTarget
 from connectors.sql import SqlConnector
+from tests.helpers import run_sql
 
 HOSTILE_TABLE = 'we"ird tablé; DROP TABLE x; --'
 HOSTILE_COLUMNS = ("select", "Größe <script>", 'qu"ote', "a.b")
-
-
-def run_sql(url: str, *statements: str) -> None:
-    """Like `tests.helpers.run_sql`, without importing the catalog: these are connector tests."""
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in statements:
-            conn.execute(text(statement))
-    engine.dispose()
 
 
 def targets(connector: SqlConnector) -> dict[str, SampleTarget]:
