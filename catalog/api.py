@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from catalog import classifications, datasets, descriptions, sources
+from catalog import classifications, datasets, descriptions, sources, stewardship
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 
@@ -31,6 +31,8 @@ def api_search(
     source: str | None = Query(None, max_length=200),
     kind: str | None = Query(None, max_length=40),
     pii: bool | None = Query(None, description="true: only personal data; false: only without"),
+    tag: str | None = Query(None, max_length=100),
+    owner: str | None = Query(None, max_length=200),
     mode: str = Query("hybrid", description="hybrid, keyword or vector"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(get_actor),
@@ -39,7 +41,7 @@ def api_search(
     from catalog.search import Filters, search
 
     return search(session, actor, request.app.state.settings, q, limit=limit, mode=mode,
-                  filters=Filters(source=source, kind=kind, pii=pii))
+                  filters=Filters(source=source, kind=kind, pii=pii, tag=tag, owner=owner))
 
 
 @router.get("/api/v1/sources", tags=["sources"])
@@ -133,3 +135,23 @@ def api_accept_all(body: DatasetRef, session: Session = Depends(get_session),
                    actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Accept every suggested AI description of a dataset and its columns."""
     return descriptions.accept_all(session, actor, body.dataset)
+
+
+class StewardshipChange(BaseModel):
+    """Add or remove one tag or owner of a dataset."""
+
+    dataset: str = Field(max_length=1000)
+    value: str = Field(max_length=200)
+    action: str = Field(description="add or remove")
+
+
+@router.post("/api/v1/tags", tags=["datasets"])
+def api_tag(body: StewardshipChange, session: Session = Depends(get_session),
+            actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    return stewardship.change(session, actor, body.dataset, "tag", body.value, body.action)
+
+
+@router.post("/api/v1/owners", tags=["datasets"])
+def api_owner(body: StewardshipChange, session: Session = Depends(get_session),
+              actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    return stewardship.change(session, actor, body.dataset, "owner", body.value, body.action)

@@ -25,6 +25,10 @@ label_app = typer.Typer(no_args_is_help=True, help="Review column labels (PII): 
 app.add_typer(label_app, name="label")
 description_app = typer.Typer(no_args_is_help=True, help="Review descriptions: accept, reject, edit, accept-all.")
 app.add_typer(description_app, name="description")
+tag_app = typer.Typer(no_args_is_help=True, help="Tag datasets (search filters on tags).")
+app.add_typer(tag_app, name="tag")
+owner_app = typer.Typer(no_args_is_help=True, help="Name the people or teams who own a dataset.")
+app.add_typer(owner_app, name="owner")
 
 F = TypeVar("F", bound=Callable[..., Any])
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
@@ -274,6 +278,8 @@ def search(
     source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
     kind: Annotated[str | None, typer.Option(help="Only datasets of this kind (table, view, ...).")] = None,
     pii: Annotated[str | None, typer.Option(help="yes: only personal data; no: only without.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only datasets with this tag.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only datasets this person or team owns.")] = None,
     mode: Annotated[str, typer.Option(help="hybrid, keyword or vector.")] = "hybrid",
     as_json: JsonFlag = False,
 ) -> None:
@@ -284,7 +290,7 @@ def search(
     from catalog.search import search as run_search
 
     settings = _settings()
-    filters = Filters(source=source, kind=kind, pii=_yes_no(pii, "pii"))
+    filters = Filters(source=source, kind=kind, pii=_yes_no(pii, "pii"), tag=tag, owner=owner)
     with session_scope(settings) as session:
         result = run_search(session, _actor(), settings, query, limit=limit, mode=mode, filters=filters)
     if as_json:
@@ -405,6 +411,46 @@ def description_accept_all(dataset: str, as_json: JsonFlag = False) -> None:
         emit_json(result)
     else:
         typer.echo(f"{dataset}: {result['accepted']} descriptions accepted")
+
+
+def _steward(what: str, action: str, dataset: str, value: str, as_json: bool) -> None:
+    from catalog.db import session_scope
+    from catalog.stewardship import change
+
+    with session_scope(_settings()) as session:
+        result = change(session, _actor(), dataset, what, value, action)
+    if as_json:
+        emit_json(result)
+    else:
+        typer.echo(f"{dataset}: tags {', '.join(result['tags']) or '-'}; owners {', '.join(result['owners']) or '-'}")
+
+
+@tag_app.command("add")
+@handles_errors
+def tag_add(dataset: str, tag: str, as_json: JsonFlag = False) -> None:
+    """Add a tag to a dataset."""
+    _steward("tag", "add", dataset, tag, as_json)
+
+
+@tag_app.command("remove")
+@handles_errors
+def tag_remove(dataset: str, tag: str, as_json: JsonFlag = False) -> None:
+    """Remove a tag from a dataset."""
+    _steward("tag", "remove", dataset, tag, as_json)
+
+
+@owner_app.command("add")
+@handles_errors
+def owner_add(dataset: str, owner: str, as_json: JsonFlag = False) -> None:
+    """Add an owner (a person or a team) to a dataset."""
+    _steward("owner", "add", dataset, owner, as_json)
+
+
+@owner_app.command("remove")
+@handles_errors
+def owner_remove(dataset: str, owner: str, as_json: JsonFlag = False) -> None:
+    """Remove an owner from a dataset."""
+    _steward("owner", "remove", dataset, owner, as_json)
 
 
 @app.command()

@@ -16,6 +16,7 @@ from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, SchemaVersion, Source
 from catalog.profiles import current_profile, profile_for
+from catalog.stewardship import stewardship_of
 
 DATASET_KINDS = ("table", "view", "collection", "file_set")
 MAX_PAGE = 500
@@ -106,6 +107,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     return {
         **dataset_summary(dataset, len(dataset.columns), written.get(TABLE)),
         "written_description": written.get(TABLE),
+        **stewardship_of(session, [dataset.id]).get(dataset.id, {"tags": [], "owners": []}),
         "properties": dict(dataset.properties or {}),
         "stats": dict(dataset.stats or {}),
         "first_seen": dataset.first_seen.isoformat(),

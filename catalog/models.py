@@ -274,3 +274,29 @@ class SearchDocument(Base):
     text_hash: Mapped[str] = mapped_column(String(64))
     indexed_hash: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetTag(Base):
+    """A tag a person put on a dataset (`finance`, `gold`, `deprecated`); crawls never touch it."""
+
+    __tablename__ = "dataset_tags"
+    __table_args__ = (UniqueConstraint("dataset_id", "tag"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    tag: Mapped[str] = mapped_column(String(100))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetOwner(Base):
+    """A person or team answerable for a dataset; several may share one. Crawls never touch it."""
+
+    __tablename__ = "dataset_owners"
+    __table_args__ = (UniqueConstraint("dataset_id", "owner"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)

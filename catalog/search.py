@@ -30,6 +30,7 @@ from catalog.keyword_tokens import token_groups
 from catalog.models import Classification, SearchDocument
 from catalog.search_documents import document_facts, pending, sync_documents
 from catalog.settings import Settings
+from catalog.stewardship import stewardship_of
 
 MODES = ("hybrid", "keyword", "vector")
 RRF_K = 60
@@ -134,6 +135,8 @@ class Filters:
     source: str | None = None
     kind: str | None = None  # dataset kind: table, view, collection, file_set
     pii: bool | None = None  # True: only results with personal data; False: only without
+    tag: str | None = None  # only datasets (and their columns) with this tag
+    owner: str | None = None  # only datasets (and their columns) this person or team owns
 
 
 def search(session: Session, actor: Actor, settings: Settings, query: str, *, limit: int = 10,
@@ -159,6 +162,9 @@ def search(session: Session, actor: Actor, settings: Settings, query: str, *, li
     candidates = {h.id for h in keyword_hits} | {i for i, _ in vector_hits}
     facts = _visible(session, actor, document_facts(session, list(candidates)))
     labels = _labels(session, facts)
+    stewardship = stewardship_of(session, {f["dataset_id"] for f in facts.values()})
+    for f in facts.values():
+        f.update(stewardship.get(f["dataset_id"], {"tags": [], "owners": []}))
     kept = {i for i, f in facts.items() if _passes(f, labels.get(i, []), filters)}
     ranked = _fuse([h for h in keyword_hits if h.id in kept], [v for v in vector_hits if v[0] in kept],
                    token_groups(query))
@@ -218,6 +224,10 @@ def _passes(facts: dict[str, Any], labels: list[str], filters: Filters) -> bool:
         return False
     if filters.kind and facts["dataset_kind"] != filters.kind:
         return False
+    if filters.tag and filters.tag.lower() not in facts["tags"]:
+        return False
+    if filters.owner and filters.owner not in facts["owners"]:
+        return False
     has_pii = any(label.startswith("pii.") for label in labels)
     return filters.pii is None or filters.pii == has_pii
 
@@ -251,13 +261,17 @@ def _result(doc_id: int, score: float, why: list[str], facts: dict[str, Any], la
             ) -> dict[str, Any]:
     return {"kind": "column" if facts["column"] else "dataset", "dataset": facts["dataset"],
             "column": facts["column"], "score": score, "description": None, "why": why,
-            "classifications": labels, "dataset_kind": facts["dataset_kind"], "id": doc_id}
+            "classifications": labels, "dataset_kind": facts["dataset_kind"], "tags": facts["tags"],
+            "owners": facts["owners"], "id": doc_id}
 
 
 def _facets(results: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
     """Counts over every candidate that passed the filters, for the search page's facet links."""
-    facets: dict[str, dict[str, int]] = {"source": {}, "kind": {}, "pii": {}}
+    facets: dict[str, dict[str, int]] = {"source": {}, "kind": {}, "pii": {}, "tag": {}, "owner": {}}
     for r in results:
+        for facet, values in (("tag", r["tags"]), ("owner", r["owners"])):
+            for value in values:
+                facets[facet][value] = facets[facet].get(value, 0) + 1
         source = r["dataset"].split("/", 1)[0]
         facets["source"][source] = facets["source"].get(source, 0) + 1
         facets["kind"][r["dataset_kind"]] = facets["kind"].get(r["dataset_kind"], 0) + 1

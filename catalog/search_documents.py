@@ -21,6 +21,7 @@ from annotator.describe.reading import read_name, texts
 from catalog.classifications import active_labels, labels_of
 from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.models import Dataset, SearchDocument, utcnow
+from catalog.stewardship import stewardship_of
 
 COLUMNS_IN_DATASET_TEXT = 60  # a dataset document names at most this many of its columns
 LABEL_WORDS = {
@@ -61,9 +62,12 @@ def dataset_documents(session: Session, dataset: Dataset) -> list[DocumentText]:
     column_words = ", ".join(name_words(c.name) for c in dataset.columns[:COLUMNS_IN_DATASET_TEXT])
     all_labels = sorted({lb for c in dataset.columns for lb in active_labels(labels.get(c.name, []))})
     source = dataset.name.split("/", 1)[0]
+    stewardship = stewardship_of(session, [dataset.id]).get(dataset.id, {"tags": [], "owners": []})
     documents = [DocumentText(TABLE, dataset.name, _join(
         path_words, dataset.path, description, f"{dataset.kind.replace('_', ' ')} in source {source}",
-        f"columns: {column_words}" if column_words else "", _label_words(all_labels)))]
+        f"columns: {column_words}" if column_words else "", _label_words(all_labels),
+        "tags: " + ", ".join(stewardship["tags"]) if stewardship["tags"] else "",
+        "owned by " + ", ".join(stewardship["owners"]) if stewardship["owners"] else ""))]
     for column in dataset.columns:
         text, _ = effective(column.native_comment, written.get(column.name))
         documents.append(DocumentText(column.name, column.name, _join(

@@ -107,19 +107,21 @@ def decide_label(request: Request, dataset: str = Form(max_length=1000), column:
 
 @router.get("/search")
 def search_page(request: Request, q: str | None = None, source: str | None = None, kind: str | None = None,
-                pii: str | None = None, session: Session = Depends(get_session),
+                pii: str | None = None, tag: str | None = None, owner: str | None = None,
+                session: Session = Depends(get_session),
                 actor: Actor = Depends(get_actor)) -> Response:
     """Hybrid search with facets (source, kind, personal data) and the matched words highlighted."""
     from catalog.search import Filters, search
 
     if pii not in (None, "", "true", "false"):
         raise InvalidInput(f"pii must be true or false, not '{pii}'")
-    chosen = Filters(source=source or None, kind=kind or None, pii=None if not pii else pii == "true")
+    chosen = Filters(source=source or None, kind=kind or None, pii=None if not pii else pii == "true",
+                     tag=tag or None, owner=owner or None)
     query = " ".join((q or "").split())
     result = search(session, actor, request.app.state.settings, query, limit=50, filters=chosen) if query else None
 
     def facet_url(facet: str, value: str) -> str:
-        params = {"q": query, "source": chosen.source, "kind": chosen.kind,
+        params = {"q": query, "source": chosen.source, "kind": chosen.kind, "tag": chosen.tag, "owner": chosen.owner,
                   "pii": None if chosen.pii is None else str(chosen.pii).lower()}
         params[facet] = {"personal data": "true", "none": "false"}.get(value, value) if facet == "pii" else value
         return "/search?" + urlencode({k: v for k, v in params.items() if v})
