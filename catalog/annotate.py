@@ -95,7 +95,7 @@ def annotate(settings: Settings, actor: Actor, *, sources: Sequence[str] = (), d
     started = time.perf_counter()
     sessions = session_factory(settings)
     with sessions() as session:
-        jobs = _pending(session, actor, sources, datasets, everything)
+        jobs = _pending(session, actor, sources, datasets, everything, describing=writer is not None)
         connectors = {name: connector_of(session.scalars(select(Source).where(Source.name == name)).one())
                       for name in sorted({j.source for j in jobs})}
     results: list[dict[str, Any]] = []
@@ -120,7 +120,7 @@ def _summary(results: list[dict[str, Any]], seconds: float) -> dict[str, Any]:
 
 
 def _pending(session: Session, actor: Actor, sources: Sequence[str], names: Sequence[str],
-             everything: bool) -> list[_Job]:
+             everything: bool, describing: bool = True) -> list[_Job]:
     """The datasets to (re)annotate, checking that every named source and dataset exists and may be managed."""
     for source in sources:
         if session.scalar(select(Source.id).where(Source.name == source)) is None:
@@ -141,10 +141,11 @@ def _pending(session: Session, actor: Actor, sources: Sequence[str], names: Sequ
             if name not in found:
                 raise NotFound(f"dataset '{name}' does not exist")
     if not everything and not names:
-        undescribed = ~select(Description.id).where(Description.dataset_id == Dataset.id,
-                                                     Description.column_name == TABLE).exists()
-        query = query.where(or_(Profile.id.is_(None), Profile.profiled_at < Dataset.last_changed,
-                                Profile.status == "failed", undescribed))
+        stale = [Profile.id.is_(None), Profile.profiled_at < Dataset.last_changed, Profile.status == "failed"]
+        if describing:  # datasets profiled before descriptions existed (or with descriptions switched off)
+            stale.append(~select(Description.id).where(Description.dataset_id == Dataset.id,
+                                                       Description.column_name == TABLE).exists())
+        query = query.where(or_(*stale))
     rows = session.execute(query).all()
     for source in sorted({row.name for row in rows}):
         require(actor, Action.MANAGE, Resource.source(source))

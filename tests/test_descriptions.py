@@ -169,3 +169,13 @@ def test_openai_backend_end_to_end_sends_no_personal_values(settings: Settings, 
     assert b"@example.com" not in sent, "values of a PII column never leave the machine"
     assert b"c_eml" in sent and b"pii.email" in sent, "the column and its label are context the model needs"
     assert all(h.get("authorization") == "Bearer sk-test-end-to-end" for h in server.headers)
+
+
+def test_backend_none_writes_no_text_and_does_not_repeat(settings: Settings, actor: Actor, shop: Path) -> None:
+    register(settings, "shop", f"sqlite:///{shop}")
+    crawl(settings, "shop")
+    first = annotate(settings, actor, backend="none")
+    assert first["datasets"] == 1 and first["descriptions"]["new"] == 0
+    assert _columns(settings)["cust_nm"]["written_description"] is None
+    assert annotate(settings, actor, backend="none")["datasets"] == 0
+    assert annotate(settings, actor)["datasets"] == 1, "switching descriptions on describes what has none"
