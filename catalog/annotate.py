@@ -32,6 +32,7 @@ from catalog.describing import DescribeResult, backend_for, column_brief, descri
 from catalog.descriptions import TABLE, apply_written, stored_signatures
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Classification, Dataset, Description, Profile, SchemaVersion, Source, utcnow
+from catalog.search_dirty import mark_dirty
 from catalog.secrets import redact_url
 from catalog.settings import Settings
 from catalog.sources import connector_of
@@ -297,6 +298,7 @@ def _store(sessions: Any, outcome: _Outcome) -> dict[str, Any]:
                 counts = apply_findings(session, job.dataset_id, outcome.findings, [c.name for c in job.columns])
             if outcome.described is not None:
                 apply_written(session, job.dataset_id, outcome.described.written)
+            mark_dirty(session, job.dataset_id)
     sample, described = outcome.sample, outcome.described or DescribeResult()
     return {
         "dataset": job.name, "status": outcome.status, "rows": sample.rows if sample else 0,

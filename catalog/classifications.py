@@ -24,6 +24,7 @@ from annotator.profile import restrict_profile
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Classification, Column, Dataset, Profile, utcnow
+from catalog.search_dirty import mark_dirty
 
 SUGGESTED, CONFIRMED, REJECTED = "suggested", "confirmed", "rejected"
 STATUSES = (SUGGESTED, CONFIRMED, REJECTED)
@@ -95,6 +96,7 @@ def decide(session: Session, actor: Actor, dataset_name: str, column: str, label
         Classification.dataset_id == dataset.id, Classification.column_name == column,
         Classification.label == label))
     if decision == "reset":
+        mark_dirty(session, dataset.id)
         return _reset(session, row, dataset_name, column, label)
     if row is None:
         row = Classification(dataset_id=dataset.id, column_name=column, label=label, status=SUGGESTED,
@@ -104,6 +106,7 @@ def decide(session: Session, actor: Actor, dataset_name: str, column: str, label
     row.decided_by, row.decided_at, row.comment = actor.name, utcnow(), comment or None
     if row.status == CONFIRMED:
         mask_profile_column(session, dataset.id, column, label)
+    mark_dirty(session, dataset.id)
     session.flush()
     return label_view(row)
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Column, Dataset, Description, utcnow
+from catalog.search_dirty import mark_dirty
 
 SUGGESTED, ACCEPTED, REJECTED = "suggested", "accepted", "rejected"
 TABLE = ""  # the column name under which a dataset's own description is stored
@@ -99,6 +100,7 @@ def decide(session: Session, actor: Actor, dataset_name: str, column: str, decis
     else:
         row.status = ACCEPTED if decision == "accept" else REJECTED
     row.decided_by, row.decided_at, row.updated_at = actor.name, now, now
+    mark_dirty(session, dataset.id)
     session.flush()
     return description_view(row)
 
@@ -133,6 +135,7 @@ def accept_all(session: Session, actor: Actor, dataset_name: str) -> dict[str, A
     result = session.execute(update(Description).where(
         Description.dataset_id == dataset.id, Description.status == SUGGESTED)
         .values(status=ACCEPTED, decided_by=actor.name, decided_at=now, updated_at=now))
+    mark_dirty(session, dataset.id)
     return {"dataset": dataset_name, "accepted": result.rowcount}
 
 

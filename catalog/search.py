@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +29,7 @@ from catalog.access import Action, Actor, Resource, can, require
 from catalog.db import session_factory
 from catalog.errors import InvalidInput
 from catalog.keyword_tokens import token_groups
-from catalog.models import Classification, SearchDocument
+from catalog.models import Classification, SearchDocument, utcnow
 from catalog.search_documents import document_facts, pending, sync_documents
 from catalog.settings import Settings
 from catalog.stewardship import stewardship_of
@@ -86,8 +88,10 @@ def build_index(settings: Settings, actor: Actor | None = None,
     started = time.perf_counter()
     indexes = _indexes(settings)
     sessions = session_factory(settings)
+    marker = index_folder(settings) / "synced_at"
+    sync_started = utcnow()
     with sessions.begin() as session:
-        synced = sync_documents(session)
+        synced = sync_documents(session, _last_sync(marker))
         rebuilt = _reset_if_inconsistent(session, indexes)
     with sessions() as session:
         changed, orphans = pending(session)
@@ -112,9 +116,29 @@ def build_index(settings: Settings, actor: Actor | None = None,
                             .values(indexed_hash=digest))
         if orphans:
             session.query(SearchDocument).filter(SearchDocument.id.in_(orphans)).delete(synchronize_session=False)
+    _write_marker(marker, sync_started)
     return {"documents": indexes.vectors.size, "indexed": len(work), "embedded": computed,
             "cached": len(work) - computed, "removed": len(orphans), "written": synced["written"], "rebuilt": rebuilt,
+            "datasets_read": synced["datasets"],
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+SYNC_MARGIN = timedelta(minutes=5)  # clock differences between the machines that write the store
+
+
+def _last_sync(marker: Path) -> datetime | None:
+    """When the previous complete index run started (minus a margin); None means: read every dataset."""
+    try:
+        return datetime.fromisoformat(marker.read_text(encoding="utf-8").strip()) - SYNC_MARGIN
+    except (OSError, ValueError):
+        return None
+
+
+def _write_marker(marker: Path, moment: datetime) -> None:
+    """Written last and atomically: a run that crashed before it leaves the older marker, so nothing is skipped."""
+    temporary = marker.with_suffix(".tmp")
+    temporary.write_text(moment.isoformat(), encoding="utf-8")
+    os.replace(temporary, marker)
 
 
 def _reset_if_inconsistent(session: Session, indexes: _Indexes) -> bool:
@@ -124,6 +148,7 @@ def _reset_if_inconsistent(session: Session, indexes: _Indexes) -> bool:
                               .where(SearchDocument.indexed_hash.is_not(None))) or 0
     if not indexes.keywords.stale and len(indexes.keywords) == recorded and indexes.vectors.size == recorded:
         return False
+    sync_documents(session)  # a full rebuild: every dataset's text, not only the recent ones
     indexes.keywords.clear()
     indexes.vectors.remove([int(i) for i in indexes.vectors.ids()])
     session.execute(update(SearchDocument).values(indexed_hash=None))

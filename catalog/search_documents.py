@@ -12,15 +12,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from annotator.describe.reading import read_name, texts
 from catalog.classifications import active_labels, labels_of
 from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.models import Dataset, SearchDocument, utcnow
+from catalog.search_dirty import DIRTY
 from catalog.stewardship import stewardship_of
 
 COLUMNS_IN_DATASET_TEXT = 60  # a dataset document names at most this many of its columns
@@ -84,14 +86,17 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def sync_documents(session: Session, batch: int = 200) -> dict[str, int]:
+def sync_documents(session: Session, since: datetime | None = None, batch: int = 200) -> dict[str, int]:
     """Bring `search_documents` in line with the store; returns counts of written and orphaned rows.
 
-    Orphans (their dataset deleted, soft-deleted, or the column gone) keep their row with `dataset_id` NULL until
-    `drop_orphans`, after the index files forgot them.
+    With `since` (when the previous sync started) only datasets that may have changed are read: new or restored
+    ones (no documents yet), ones marked dirty, and ones a crawl changed or deleted since then. Orphans (their
+    dataset deleted, soft-deleted, or the column gone) keep their row with `dataset_id` NULL until `build_index`
+    has removed them from the index files.
     """
-    counts = {"written": 0, "orphaned": 0}
-    for dataset in _datasets(session, batch):
+    counts = {"written": 0, "orphaned": 0, "datasets": 0}
+    for dataset in _datasets(session, batch, since):
+        counts["datasets"] += 1
         existing = {d.column_name: d for d in
                     session.scalars(select(SearchDocument).where(SearchDocument.dataset_id == dataset.id))}
         current = dataset_documents(session, dataset) if dataset.deleted_at is None else []
@@ -112,11 +117,18 @@ def sync_documents(session: Session, batch: int = 200) -> dict[str, int]:
     return counts
 
 
-def _datasets(session: Session, batch: int) -> Iterator[Dataset]:
-    """Every dataset, in id order, a batch at a time (columns loaded with it)."""
+def _datasets(session: Session, batch: int, since: datetime | None) -> Iterator[Dataset]:
+    """The datasets to sync (see `sync_documents`), in id order, a batch at a time (columns loaded with them)."""
+    query = select(Dataset)
+    if since is not None:
+        documents = select(SearchDocument.id).where(SearchDocument.dataset_id == Dataset.id)
+        query = query.where(or_(
+            and_(~documents.exists(), Dataset.deleted_at.is_(None)),
+            documents.where(SearchDocument.text_hash == DIRTY).exists(),
+            Dataset.last_changed >= since, Dataset.deleted_at >= since))
     last = 0
     while True:
-        rows = session.scalars(select(Dataset).where(Dataset.id > last).order_by(Dataset.id).limit(batch)
+        rows = session.scalars(query.where(Dataset.id > last).order_by(Dataset.id).limit(batch)
                                .options(selectinload(Dataset.columns))).all()
         if not rows:
             return

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, DatasetOwner, DatasetTag
+from catalog.search_dirty import mark_dirty
 
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,99}$")
 _OWNER = re.compile(r"^[\w][\w.@+ -]{0,199}$")
@@ -48,6 +49,7 @@ def change(session: Session, actor: Actor, dataset_name: str, what: str, value: 
         if existing is None:
             raise NotFound(f"dataset '{dataset_name}' has no {what} '{value}'")
         session.execute(delete(model).where(model.id == existing))
+    mark_dirty(session, dataset.id)
     session.flush()
     return {"dataset": dataset_name, **stewardship_of(session, [dataset.id]).get(dataset.id, _empty())}
 

@@ -185,3 +185,26 @@ def test_a_lost_index_file_is_rebuilt(settings: Settings, actor: Actor, indexed:
     assert rebuilt["rebuilt"] and rebuilt["indexed"] == indexed["documents"]
     assert rebuilt["embedded"] == 0, "vectors come from the cache, not the model"
     assert _names(_search(settings, actor, "orders"))[0] == "shop/main/orders"
+
+
+def test_index_reads_only_datasets_that_may_have_changed(settings: Settings, actor: Actor,
+                                                         indexed: dict[str, Any], shop: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    import catalog.search as search_module
+    from catalog.stewardship import change
+
+    monkeypatch.setattr(search_module, "SYNC_MARGIN", timedelta(0))  # one machine here: no clock skew to allow
+
+    assert indexed["datasets_read"] == 4
+    assert build_index(settings, actor)["datasets_read"] == 0
+    with session_scope(settings) as session:
+        change(session, actor, "shop/main/wh_temp", "tag", "iot", "add")
+    tagged = build_index(settings, actor)
+    assert tagged["datasets_read"] == 1 and tagged["indexed"] == 1, "only the dataset's own document changed"
+    assert _names(_search(settings, actor, "iot"))[0] == "shop/main/wh_temp"
+    with sqlite3.connect(shop) as conn:
+        conn.execute("ALTER TABLE order_items ADD COLUMN sku TEXT")
+    crawl(settings, "shop")
+    assert build_index(settings, actor)["datasets_read"] == 1
