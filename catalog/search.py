@@ -111,9 +111,9 @@ def build_index(settings: Settings, actor: Actor | None = None,
         indexes.keywords.remove(orphans)
     indexes.vectors.save()
     with sessions.begin() as session:
-        for doc_id, _, _, digest in work:
-            session.execute(update(SearchDocument).where(SearchDocument.id == doc_id)
-                            .values(indexed_hash=digest))
+        if work:  # one bulk UPDATE by primary key, not one statement per document
+            session.execute(update(SearchDocument), [{"id": doc_id, "indexed_hash": digest}
+                                                     for doc_id, _, _, digest in work])
         if orphans:
             session.query(SearchDocument).filter(SearchDocument.id.in_(orphans)).delete(synchronize_session=False)
     _write_marker(marker, sync_started)
