@@ -276,27 +276,28 @@ class SearchDocument(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DatasetTag(Base):
-    """A tag a person put on a dataset (`finance`, `gold`, `deprecated`); crawls never touch it."""
+class _DatasetMark:
+    """A value a person attached to a dataset (a tag, an owner): who added it and when. Crawls never touch it."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetTag(_DatasetMark, Base):
+    """A tag a person put on a dataset (`finance`, `gold`, `deprecated`)."""
 
     __tablename__ = "dataset_tags"
     __table_args__ = (UniqueConstraint("dataset_id", "tag"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
     tag: Mapped[str] = mapped_column(String(100))
-    added_by: Mapped[str] = mapped_column(String(200))
-    added_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class DatasetOwner(Base):
-    """A person or team answerable for a dataset; several may share one. Crawls never touch it."""
+class DatasetOwner(_DatasetMark, Base):
+    """A person or team answerable for a dataset; several may share one."""
 
     __tablename__ = "dataset_owners"
     __table_args__ = (UniqueConstraint("dataset_id", "owner"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
     owner: Mapped[str] = mapped_column(String(200))
-    added_by: Mapped[str] = mapped_column(String(200))
-    added_at: Mapped[datetime] = mapped_column(default=utcnow)
