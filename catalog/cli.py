@@ -222,7 +222,7 @@ def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (def
     """Crawl, annotate what the crawl changed (labels re-evaluated, decisions kept), then index for search."""
     from catalog.annotate import annotate as run_annotate
     from catalog.crawl import crawl_sources
-    from catalog.render import annotate_summary, crawl_progress, crawl_summary
+    from catalog.render import annotate_summary, crawl_progress, crawl_summary, index_summary
     from catalog.search import build_index
 
     settings = _settings()
@@ -237,7 +237,7 @@ def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (def
         crawl_summary(crawls)
         if annotated:
             annotate_summary(annotated)
-        typer.echo(f"indexed {indexed['indexed']} documents, removed {indexed['removed']}")
+        index_summary(indexed)
     _exit_if_any_failed(crawls)
 
 
@@ -245,7 +245,7 @@ def refresh(names: Annotated[list[str] | None, typer.Argument(help="Sources (def
 @handles_errors
 def index(as_json: JsonFlag = False) -> None:
     """Embed and index what changed since the last run (keyword and vector indexes under CATALOG_HOME)."""
-    from catalog.render import crawl_progress
+    from catalog.render import crawl_progress, index_summary
     from catalog.search import build_index
 
     settings = _settings()
@@ -254,9 +254,7 @@ def index(as_json: JsonFlag = False) -> None:
     if as_json:
         emit_json(result)
     else:
-        typer.echo(f"indexed {result['indexed']} documents ({result['embedded']} embedded, {result['cached']} "
-                   f"from the vector cache), removed {result['removed']}; {result['documents']} in the index, "
-                   f"{result['seconds']} s")
+        index_summary(result)
 
 
 def _yes_no(value: str | None, name: str) -> bool | None:
@@ -514,7 +512,7 @@ def demo(
 ) -> None:
     """Build a catalog from bundled sample sources and serve it."""
     from catalog.demo import running_demo
-    from catalog.render import annotate_summary, crawl_progress, crawl_summary
+    from catalog.render import annotate_summary, crawl_progress, crawl_summary, index_summary
     from catalog.serve import run_server
 
     settings = _settings()
@@ -526,7 +524,7 @@ def demo(
         else:
             crawl_summary(results["crawls"])
             annotate_summary(results["annotate"])
-            typer.echo(f"indexed {results['index']['indexed']} documents for search")
+            index_summary(results["index"])
         if serve_ui:
             run_server(settings, host, port, allow_remote=False)
 

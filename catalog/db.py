@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog.errors import CatalogError
@@ -71,11 +71,17 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(settings: Settings) -> Any:
+def _script_config() -> Any:
+    """An Alembic config that knows where the migrations are (and nothing about a database)."""
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def alembic_config(settings: Settings) -> Any:
+    config = _script_config()
     # The URL is passed as an attribute, not an ini option, so '%' in passwords needs no escaping.
     config.attributes["database_url"] = settings.database_url
     return config
@@ -101,9 +107,25 @@ def is_initialized(settings: Settings) -> bool:
     return inspect(get_engine(settings)).has_table("alembic_version")
 
 
+@lru_cache(maxsize=1)
+def _head_revision() -> str | None:
+    """The newest migration shipped with this code (read once per process)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_script_config()).get_current_head()
+
+
+def is_current(settings: Settings) -> bool:
+    """True when the store has every migration this code ships (an older store lacks tables it needs)."""
+    with get_engine(settings).connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return revision == _head_revision()
+
+
 def ensure_store(settings: Settings) -> None:
-    """Every command works with only `CATALOG_HOME` set: create the store on first use."""
-    if not is_initialized(settings):
+    """Every command works with only `CATALOG_HOME` set: create the store on first use, and bring a store made
+    by an older version up to date before anything reads tables it does not have yet."""
+    if not is_initialized(settings) or not is_current(settings):
         migrate(settings)
 
 

@@ -84,6 +84,12 @@ def annotate_summary(result: dict[str, Any]) -> None:
             err_console.print(Text(f"warning: {r['dataset']}: {r['description_error']}"))
 
 
+def index_summary(result: dict[str, Any]) -> None:
+    console.print(Text(f"indexed {result['indexed']} documents ({result['embedded']} embedded, {result['cached']} "
+                       f"from the vector cache), removed {result['removed']}; {result['documents']} in the index, "
+                       f"{result['seconds']} s"))
+
+
 def search_results(result: dict[str, Any]) -> None:
     table = Table(title=f"search: {result['query']}")
     for name in ("#", "dataset", "column", "description", "why"):

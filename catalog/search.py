@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import Action, Actor, Resource, can, require
+from catalog.classifications import REJECTED
 from catalog.db import session_factory
 from catalog.errors import InvalidInput
 from catalog.keyword_tokens import token_groups
@@ -234,7 +235,7 @@ def _labels(session: Session, facts: dict[int, dict[str, Any]]) -> dict[int, lis
     if not dataset_ids:
         return {}
     rows = session.execute(select(Classification.dataset_id, Classification.column_name, Classification.label)
-                           .where(Classification.dataset_id.in_(dataset_ids), Classification.status != "rejected"))
+                           .where(Classification.dataset_id.in_(dataset_ids), Classification.status != REJECTED))
     by_column: dict[tuple[int, str], set[str]] = {}
     by_dataset: dict[int, set[str]] = {}
     for dataset_id, column, label in rows:

@@ -39,3 +39,19 @@ def test_migrate_is_idempotent(settings: Settings) -> None:
     assert is_initialized(settings)
     tables = set(inspect(get_engine(settings)).get_table_names())
     assert {"sources", "datasets", "columns", "schema_versions", "crawl_runs"} <= tables
+
+
+def test_a_store_made_by_an_older_version_is_upgraded_on_first_use(settings: Settings) -> None:
+    from alembic import command
+    from catalog.db import alembic_config, ensure_store, is_current
+
+    migrate(settings)
+    with get_engine(settings).begin() as connection:
+        config = alembic_config(settings)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+    assert not is_current(settings)
+    assert not inspect(get_engine(settings)).has_table("dataset_tags")
+    ensure_store(settings)
+    assert is_current(settings) and inspect(get_engine(settings)).has_table("dataset_tags")
+    assert _differences(settings) == []
