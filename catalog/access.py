@@ -38,6 +38,12 @@ class Actor:
     def local(cls) -> Actor:
         return cls(name="local", roles=frozenset({"admin"}))
 
+    @classmethod
+    def system(cls) -> Actor:
+        """The catalog itself, for bookkeeping that follows an action a user was allowed to take (the crawl
+        that shows a freshly published version); never for anything a user asked for directly."""
+        return cls(name="catalog", roles=frozenset({"admin"}))
+
 
 @dataclass(frozen=True)
 class Resource:

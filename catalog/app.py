@@ -16,10 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog import __version__
 from catalog.db import ensure_store
-from catalog.errors import CatalogError, InvalidInput, NotFound, PermissionDenied
+from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PermissionDenied, PublishRejected
 from catalog.settings import Settings, load_settings
 
-STATUS = {InvalidInput: 400, PermissionDenied: 403, NotFound: 404}
+STATUS = {InvalidInput: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409, PublishRejected: 422}
 
 
 def _status_of(exc: CatalogError) -> int:
@@ -31,6 +31,7 @@ def _status_of(exc: CatalogError) -> int:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api import router as api_router
+    from catalog.api_versions import router as versions_router
     from web.routes import render_error
     from web.routes import router as page_router
 
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
     app.include_router(api_router)
+    app.include_router(versions_router)
     app.include_router(page_router)
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -54,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(CatalogError)
     async def catalog_error(request: Request, exc: CatalogError) -> Response:
+        if isinstance(exc, PublishRejected) and request.url.path.startswith("/api/"):
+            return JSONResponse({"error": str(exc), "report": exc.report}, status_code=422)
         return error_response(request, _status_of(exc), str(exc))
 
     @app.exception_handler(StarletteHTTPException)

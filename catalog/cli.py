@@ -529,6 +529,11 @@ def demo(
             run_server(settings, host, port, allow_remote=False)
 
 
+# Version commands (publish, versions, version, download, suite) live in their own module; importing it here,
+# after everything it uses is defined, registers them on `app`.
+from catalog import cli_versions  # noqa: E402,F401
+
+
 def main() -> None:
     app()
 

@@ -1,31 +1,60 @@
-"""The Python client of a running catalog: `from catalog.client import Client`.
+"""The Python client: `from catalog.client import Client`.
 
-It speaks the JSON API (`/api/v1/...`) over HTTP with a bearer token, so programs use exactly what the web UI and
-the CLI use, under the same access rules. Errors come back as `ClientError` carrying the server's one-line message
-and status. Fetching pinned dataset versions (`get`, `versions`) arrives with dataset versions.
+`Client("http://host:8000", token=...)` speaks the JSON API, so programs use exactly what the web UI and the CLI
+use, under the same access rules. `Client("/path/to/catalog_home")` (or `file:///...`) works on a local catalog
+without a server, through the same library calls the CLI makes.
+
+Versions: `get(name, version)` returns a `pyarrow.Table` of exactly that version (`.to_pandas()` for pandas);
+bytes come through a local content-addressed cache (see `catalog.client_cache`): they are hashed on arrival and
+must match the catalog's content hash; a pinned version (`v3`, a hash prefix) read again makes no network call;
+a damaged cache entry is detected and fetched again. `versions`, `download`, `publish` complete the set.
+Errors come back as `ClientError` with the catalog's one-line message and an HTTP-like status.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import pyarrow as pa
+
+from catalog.client_cache import CorruptDownload, VersionCache, default_cache_dir
+
+CHUNK = 1024 * 1024
+PINNED_PREFIXES = ("v",)
 
 
 class ClientError(Exception):
-    """The catalog refused or failed a request; `status` is the HTTP status (0 when it could not be reached)."""
+    """The catalog refused or failed a request; `status` is the HTTP status (0 when it could not be reached).
+    A rejected publish carries the checks' `report`."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, report: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.report = report
+
+
+def _is_pinned(ref: str) -> bool:
+    """`v3` and hash prefixes always name the same bytes; `latest` does not."""
+    return ref.strip().lower() != "latest"
 
 
 class Client:
-    """A connection to one catalog server; thread-safe (httpx clients are), reuse one per program."""
+    """A connection to one catalog; thread-safe for reads (httpx clients are), reuse one per program."""
 
-    def __init__(self, url: str, token: str | None = None, timeout_s: float = 30.0) -> None:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=timeout_s)
+    def __init__(self, url: str, token: str | None = None, timeout_s: float = 60.0,
+                 cache_dir: str | Path | None = None) -> None:
+        url = str(url)
+        if url.startswith(("http://", "https://")):
+            self._transport: Any = _Http(url, token, timeout_s)
+        else:
+            self._transport = _Local(url[len("file://"):] if url.startswith("file://") else url)
+        self._cache = VersionCache(Path(cache_dir).expanduser() if cache_dir else default_cache_dir(),
+                                   self._transport.key)
 
     def __enter__(self) -> Client:
         return self
@@ -34,30 +63,225 @@ class Client:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self._transport.close()
 
-    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
-        try:
-            response = self._http.get(path, params={k: v for k, v in (params or {}).items() if v is not None})
-        except httpx.HTTPError as exc:
-            raise ClientError(f"cannot reach the catalog at {self._http.base_url}: {type(exc).__name__}", 0) from None
-        if response.status_code >= 400:
-            try:
-                message = response.json().get("error") or response.text
-            except ValueError:
-                message = response.text
-            raise ClientError(str(message)[:500], response.status_code)
-        return response.json()
-
+    # -- discovery ----------------------------------------------------------------------------------------------
     def search(self, query: str, limit: int = 10, *, source: str | None = None, kind: str | None = None,
                pii: bool | None = None, mode: str = "hybrid") -> list[dict[str, Any]]:
         """Datasets and columns matching `query`, best first (each with `dataset`, `column`, `score`, `why`)."""
         params = {"q": query, "limit": limit, "source": source, "kind": kind, "mode": mode,
                   "pii": None if pii is None else str(pii).lower()}
-        return self._get("/api/v1/search", params)["results"]
+        return self._transport.call("search", "/api/v1/search", params)["results"]
 
     def dataset(self, name: str) -> dict[str, Any]:
         """One dataset as `catalog show --json` prints it."""
-        from urllib.parse import quote
+        return self._transport.call("dataset", "/api/v1/datasets/" + quote(name, safe="/"), {"name": name})
 
-        return self._get("/api/v1/datasets/" + quote(name, safe="/"))
+    # -- versions -----------------------------------------------------------------------------------------------
+    def versions(self, name: str) -> list[dict[str, Any]]:
+        """Every published version of `name`, newest first."""
+        return self._transport.call("versions", "/api/v1/versions", {"dataset": name})["versions"]
+
+    def version(self, name: str, version: str = "latest") -> dict[str, Any]:
+        """One version's record (hash, size, rows, schema, publisher, parents, checks)."""
+        return self._transport.call("resolve", "/api/v1/versions/resolve", {"dataset": name, "version": version})
+
+    def _resolve(self, name: str, version: str) -> dict[str, Any]:
+        version = str(version or "latest").strip()
+        if _is_pinned(version):
+            known = self._cache.pinned(name, version.lower())
+            if known is not None:
+                return known
+        meta = self.version(name, version)
+        pinned = {k: meta[k] for k in ("dataset", "version", "number", "content_hash", "md5", "size", "rows")}
+        refs = {meta["version"], meta["content_hash"]} | ({version.lower()} if _is_pinned(version) else set())
+        self._cache.pin(name, refs, pinned)
+        return pinned
+
+    def _cached_file(self, name: str, version: str) -> tuple[dict[str, Any], Path]:
+        meta = self._resolve(name, version)
+        sha = meta["content_hash"]
+        path = self._cache.valid(sha)
+        if path is None:
+            try:
+                path = self._cache.store(sha, self._transport.stream(name, meta["version"]))
+            except CorruptDownload as exc:
+                raise ClientError(f"{name} {meta['version']}: {exc}; nothing was cached", 502) from None
+        return meta, path
+
+    def get(self, name: str, version: str = "latest", columns: Sequence[str] | None = None) -> pa.Table:
+        """Exactly the bytes of that version, as a `pyarrow.Table` (`.to_pandas()` for a DataFrame)."""
+        import pyarrow.lib
+
+        from catalog.parquet_io import read_verified
+
+        meta, path = self._cached_file(name, version)
+        try:
+            return read_verified(path, list(columns) if columns else None)
+        except (pyarrow.lib.ArrowException, OSError):
+            self._cache.evict(meta["content_hash"])  # damaged on disk since it was verified: fetch again
+            meta, path = self._cached_file(name, version)
+            return read_verified(path, list(columns) if columns else None)
+
+    def download(self, name: str, version: str = "latest", dest: str | Path = ".") -> Path:
+        """Copy the version's Parquet file to `dest`: a folder (existing, or a path without a suffix, created) or a
+        file path; returns the path written."""
+        meta, path = self._cached_file(name, version)
+        target = Path(dest).expanduser()
+        if target.is_dir() or not target.suffix:
+            target = target / f"{name.rsplit('/', 1)[-1]}-{meta['version']}.parquet"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        return target
+
+    def publish(self, name: str, data: Any, *, message: str | None = None, parents: Sequence[str] = (),
+                allow_pii: Mapping[str, str] | None = None, allow_schema_change: str | None = None,
+                base: int | None = None) -> dict[str, Any]:
+        """Publish `data` (a pyarrow Table, a pandas DataFrame, or a path to a file or folder) as a new version.
+
+        Returns `{"status": "published"|"unchanged", "version": {...}, "report": {...}}`; a version that fails
+        its checks raises `ClientError` (status 422) with the checks' `report`.
+        """
+        return self._transport.publish(name, data, {
+            "message": message, "parents": list(parents), "allow_pii": dict(allow_pii or {}),
+            "allow_schema_change": allow_schema_change, "base": base})
+
+
+class _Http:
+    """The JSON API over HTTP."""
+
+    def __init__(self, url: str, token: str | None, timeout_s: float) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.key = url.rstrip("/")
+        self.http = httpx.Client(base_url=self.key, headers=headers, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _fail(self, response: httpx.Response) -> None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.text}
+        raise ClientError(str(body.get("error") or response.reason_phrase)[:500], response.status_code,
+                          body.get("report"))
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"cannot reach the catalog at {self.key}: {type(exc).__name__}", 0) from None
+        if response.status_code >= 400:
+            self._fail(response)
+        return response
+
+    def call(self, _operation: str, path: str, params: dict[str, Any]) -> Any:
+        params = {k: v for k, v in params.items() if v is not None and k != "name"}
+        return self._send("GET", path, params=params).json()
+
+    def stream(self, name: str, version: str) -> Iterator[bytes]:
+        try:
+            with self.http.stream("GET", "/api/v1/versions/data", params={"dataset": name, "version": version}
+                                  ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._fail(response)
+                yield from response.iter_raw(CHUNK)
+        except httpx.HTTPError as exc:
+            raise ClientError(f"download of {name} {version} from {self.key} failed: {type(exc).__name__}",
+                              0) from None
+
+    def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
+        import tempfile
+
+        from catalog.publish_input import stage, stage_path
+
+        with tempfile.TemporaryDirectory(prefix="catalog-publish-") as folder:
+            if isinstance(data, str | Path):
+                staged = stage_path(Path(data), Path(folder))
+            else:
+                staged = stage(data, Path(folder), "table")
+            params: dict[str, Any] = {"dataset": name, "message": options["message"], "base": options["base"],
+                                      "allow_schema_change": options["allow_schema_change"],
+                                      "parents": options["parents"],
+                                      "allow_pii": [f"{c}={j}" for c, j in options["allow_pii"].items()]}
+            params = {k: v for k, v in params.items() if v not in (None, [])}
+            with open(staged.path, "rb") as body:
+                response = self._send("POST", "/api/v1/versions", params=params, content=body,
+                                      headers={"Content-Type": "application/vnd.apache.parquet",
+                                               "X-Content-Sha256": staged.digest.sha256},
+                                      timeout=None)
+            return response.json()
+
+
+class _Local:
+    """The same operations on a local `CATALOG_HOME`, through the library (the local user's rights)."""
+
+    def __init__(self, home: str) -> None:
+        from catalog.access import Actor
+        from catalog.db import ensure_store
+        from catalog.settings import load_settings
+
+        self.settings = load_settings(home=home)
+        ensure_store(self.settings)
+        self.actor = Actor.local()
+        self.key = f"file://{self.settings.home}"
+
+    def close(self) -> None:
+        pass
+
+    def _guard(self, call: Any) -> Any:
+        from catalog.errors import CatalogError, Conflict, NotFound, PermissionDenied, PublishRejected
+
+        try:
+            return call()
+        except PublishRejected as exc:
+            raise ClientError(str(exc), 422, exc.report) from None
+        except CatalogError as exc:
+            status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(exc), 400)
+            raise ClientError(str(exc), status) from None
+
+    def call(self, operation: str, _path: str, params: dict[str, Any]) -> Any:
+        from catalog import datasets, versions
+        from catalog.db import session_scope
+
+        def run() -> Any:
+            with session_scope(self.settings) as session:
+                if operation == "versions":
+                    return versions.list_versions(session, self.actor, params["dataset"])
+                if operation == "resolve":
+                    return versions.describe_version(session, self.actor, params["dataset"], params["version"])
+                if operation == "dataset":
+                    return datasets.get_dataset(session, self.actor, params["name"])
+                from catalog.search import Filters, search
+
+                pii = params.get("pii")
+                return search(session, self.actor, self.settings, params["q"], limit=params["limit"],
+                              mode=params["mode"], filters=Filters(source=params.get("source"),
+                                                                   kind=params.get("kind"),
+                                                                   pii=None if pii is None else pii == "true"))
+
+        return self._guard(run)
+
+    def stream(self, name: str, version: str) -> Iterator[bytes]:
+        from catalog.db import session_scope
+        from catalog.versions import version_file
+
+        def locate() -> Path:
+            with session_scope(self.settings) as session:
+                return version_file(self.settings, session, self.actor, name, version)[1]
+
+        path = self._guard(locate)
+        with open(path, "rb") as reader:
+            while chunk := reader.read(CHUNK * 8):
+                yield chunk
+
+    def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
+        from catalog.publish import PublishOptions, publish
+
+        chosen = PublishOptions(message=options["message"], parents=tuple(options["parents"]),
+                                allow_pii=options["allow_pii"], allow_schema_change=options["allow_schema_change"],
+                                base=options["base"])
+        if isinstance(data, str | Path):
+            return self._guard(lambda: publish(self.settings, self.actor, name, path=data, options=chosen))
+        return self._guard(lambda: publish(self.settings, self.actor, name, data=data, options=chosen))

@@ -17,6 +17,7 @@ from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, SchemaVersion, Source
 from catalog.profiles import current_profile, profile_for
 from catalog.stewardship import stewardship_of
+from catalog.versions import published_versions
 
 DATASET_KINDS = ("table", "view", "collection", "file_set")
 MAX_PAGE = 500
@@ -126,7 +127,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
         "classifications": sorted({lb for c in dataset.columns for lb in active_labels(labels.get(c.name, []))}),
         "profile": profile,
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
-        "versions": [],
+        "versions": published_versions(session, name),
     }
 
 

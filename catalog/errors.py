@@ -15,3 +15,15 @@ class InvalidInput(CatalogError):
 
 class PermissionDenied(CatalogError):
     """The acting principal may not do this."""
+
+
+class Conflict(CatalogError):
+    """Someone else changed the thing first (two publishes of one dataset at once); retry on top of theirs."""
+
+
+class PublishRejected(CatalogError):
+    """A version failed its checks; `report` holds every gate's result (never a data value)."""
+
+    def __init__(self, message: str, report: dict[str, object]) -> None:
+        super().__init__(message)
+        self.report = report

@@ -301,3 +301,72 @@ class DatasetOwner(_DatasetMark, Base):
     __table_args__ = (UniqueConstraint("dataset_id", "owner"),)
 
     owner: Mapped[str] = mapped_column(String(200))
+
+
+class PublishedDataset(Base):
+    """A dataset that teams publish as immutable versions (Parquet tracked with DVC), with its quality suite.
+
+    Kept apart from `datasets` (what crawls saw) on purpose: a version's history must outlive any crawl, source
+    removal or rename. The catalog's `datasets` row of the same name is produced by crawling the versions
+    repository, so search, annotation and pages treat published data like any other table.
+    `columns` are the declared columns (name, type, nullable) a new version must keep unless the publisher
+    declares the break; `suite` is the Great Expectations suite every new version must pass.
+    """
+
+    __tablename__ = "published_datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(1000), unique=True)
+    columns: Mapped[list[Any]] = mapped_column(default=list)
+    suite: Mapped[dict[str, Any] | None] = mapped_column()
+    suite_origin: Mapped[str | None] = mapped_column(String(200))  # "default from v3", "human:<user>"
+    suite_updated_by: Mapped[str | None] = mapped_column(String(200))
+    suite_updated_at: Mapped[datetime | None] = mapped_column()
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DatasetVersion(Base):
+    """One immutable published version: its bytes are identified by `content_hash` (sha256) and `md5` (DVC's).
+
+    Rows are only ever inserted. `number` is unique per dataset, so two concurrent publishes cannot both become
+    v3: the database refuses the second. `validation` and `pii_scan` hold checks' results without data values.
+    """
+
+    __tablename__ = "dataset_versions"
+    __table_args__ = (UniqueConstraint("published_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    published_id: Mapped[int] = mapped_column(ForeignKey("published_datasets.id", ondelete="RESTRICT"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    md5: Mapped[str] = mapped_column(String(32), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    schema: Mapped[list[Any]] = mapped_column(default=list)
+    publisher: Mapped[str] = mapped_column(String(200))
+    message: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str | None] = mapped_column(Text)  # what it was published from: a file, a dataset, a table
+    path: Mapped[str] = mapped_column(String(1200))  # the DVC-tracked path inside the versions repository
+    tag: Mapped[str] = mapped_column(String(1100))
+    git_commit: Mapped[str] = mapped_column(String(64))
+    pii_allowed: Mapped[list[Any]] = mapped_column(default=list)
+    pii_scan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    validation: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    schema_change: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    parents: Mapped[list[VersionParent]] = relationship(
+        foreign_keys="VersionParent.version_id", order_by="VersionParent.parent_id", passive_deletes=True
+    )
+
+
+class VersionParent(Base):
+    """Derived-from: version `version_id` was made from version `parent_id` (of any published dataset)."""
+
+    __tablename__ = "version_parents"
+    __table_args__ = (UniqueConstraint("version_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="RESTRICT"), index=True)

@@ -29,6 +29,8 @@ class Settings:
     describe_backend: str = "rules"  # rules, local, openai or none (see annotator.describe.registry)
     embedding_model: str | None = None  # None: the bundled all-MiniLM-L6-v2; else a local sentence-transformers path
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
+    dvc_remote: str | None = None  # None: CATALOG_HOME/dvc-remote; else any DVC remote URL (s3://bucket/prefix)
+    validate_rows: int = 1_000_000  # rows Great Expectations checks per version (all of them up to this)
 
     @property
     def is_embedded_store(self) -> bool:
@@ -49,7 +51,9 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
                     sample_rows=_positive_int("CATALOG_SAMPLE_ROWS", 10_000),
                     annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4),
                     describe_backend=os.environ.get("CATALOG_DESCRIBE_BACKEND", "rules").strip() or "rules",
-                    embedding_model=os.environ.get("CATALOG_EMBEDDING_MODEL") or None)
+                    embedding_model=os.environ.get("CATALOG_EMBEDDING_MODEL") or None,
+                    dvc_remote=os.environ.get("CATALOG_DVC_REMOTE", "").strip() or None,
+                    validate_rows=_positive_int("CATALOG_VALIDATE_ROWS", 1_000_000))
 
 
 def _positive_int(variable: str, default: int) -> int:

@@ -66,7 +66,9 @@ def test_one_line_descriptions_in_reasonable_time(local: LocalBackend) -> None:
     assert list(result) == names
     for description in result.values():
         assert_one_line(description)
-    assert elapsed < 30, f"{len(names)} columns took {elapsed:.1f}s"
+    # A hang guard, not a speed measurement (bench/annotate_eval.py measures speed): generous enough that a
+    # busy 2-core machine does not fail it, tight enough that a runaway generation does.
+    assert elapsed < 120, f"{len(names)} columns took {elapsed:.1f}s"
     assert local.name == "local" and local.remote is False and local.model == "gemma-3-270m-q4_k_m"
 
 

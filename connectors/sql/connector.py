@@ -12,12 +12,14 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+import pyarrow as pa
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from connectors.base import Connector, ConnectorError, Crawled, CrawlReport, NameFilter, RowSample, SampleTarget
+from connectors.sql.export import export_rows
 from connectors.sql.inspector import InspectorReader
 from connectors.sql.mysql import MySqlReader
 from connectors.sql.postgres import PostgresReader
@@ -164,6 +166,22 @@ class SqlConnector(Connector):
                     raise ConnectorError(
                         self.name, f"dataset '{target.path}' cannot be sampled: {self._message(exc)}"
                     ) from None
+        finally:
+            engine.dispose()
+
+    def read_batches(self, target: SampleTarget, columns: list[tuple[str, str]], batch_rows: int
+                     ) -> Iterator[pa.RecordBatch]:
+        """Every row of the dataset as Arrow batches (see `connectors.sql.export`); for publishing a version."""
+        engine = self._engine()
+        try:
+            with self._connect(engine) as conn:
+                try:
+                    schema, name = split_path(target.path, self._reader(engine).list_schemas(conn))
+                    conn.rollback()
+                    yield from export_rows(conn, schema, name, columns, batch_rows)
+                except (DatasetGone, SQLAlchemyError, ValueError) as exc:
+                    message = self._message(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
+                    raise ConnectorError(self.name, f"dataset '{target.path}' cannot be read: {message}") from None
         finally:
             engine.dispose()
 

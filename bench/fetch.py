@@ -1,0 +1,195 @@
+"""Benchmark: fetching and publishing a ~1 GB version, against raw pyarrow, `dvc.api.read` and `md5sum`.
+
+One run builds a catalog in a temporary home, writes a ~1 GB deterministic Parquet file, and measures (best of
+`--repeat`, page cache warm, so the disk does not decide):
+- publish: `catalog.publish.publish(path=...)` with every gate (PII scan, Great Expectations on up to
+  CATALOG_VALIDATE_ROWS rows, schema), hashing, DVC cache + remote, git commit + tag, catalog sync;
+  against `md5sum` of the same file (target: publish within 2x md5sum);
+- raw: `pyarrow.parquet.read_table` of the version's file in the DVC cache (the baseline);
+- dvc: `dvc.api.read(path, repo, rev=tag, mode="rb")` then `read_table` of those bytes;
+- client cold: `Client(url).get` over HTTP from `catalog serve` (another process) with an empty client cache:
+  download, sha256 verification, cache write, verified read (target: at least 0.7x raw throughput);
+- client warm: the same `get` again: no network, stamp check, read with page checksums (target: 0.9x raw);
+- local cold / warm: the same through `Client(CATALOG_HOME)`, without a server.
+
+Usage: python bench/fetch.py [--gb 1.0] [--repeat 3] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROWS_PER_BATCH = 500_000
+MB = 1024 * 1024
+
+
+def batches(target_bytes: int, probe: Path) -> Iterator[pa.RecordBatch]:
+    """Sales-like rows (ids, amounts, quantities, countries, timestamps, free-text notes) until the written file
+    would reach about `target_bytes` (measured on a first batch)."""
+    from catalog.parquet_io import write_batches
+
+    rng = np.random.default_rng(7)
+    countries = np.array(["NL", "DE", "FR", "US", "GB", "ES", "IT", "PL", "SE", "BE"])
+    words = np.array(["late", "gift", "fragile", "express", "return", "bulk", "priority", "promo", "b2b", "retry"])
+
+    def make(start: int) -> pa.RecordBatch:
+        n = ROWS_PER_BATCH
+        notes = np.char.add(np.char.add(rng.choice(words, n), " "), rng.integers(0, 10**6, n).astype(str))
+        return pa.RecordBatch.from_pydict({
+            "order_id": np.arange(start, start + n, dtype=np.int64),
+            "customer_id": rng.integers(1, 2_000_000, n),
+            "amount": np.round(rng.gamma(2.0, 40.0, n), 2),
+            "discount": rng.random(n).astype(np.float32),
+            "quantity": rng.integers(1, 50, n, dtype=np.int32),
+            "country": pa.array(rng.choice(countries, n)),
+            "placed_at": pa.array(np.datetime64("2023-01-01T00:00:00") + rng.integers(0, 3 * 365 * 86400, n)
+                                  .astype("timedelta64[s]")),
+            "note": pa.array(notes),
+        })
+
+    first = make(0)
+    write_batches(first.schema, [first], probe)
+    per_batch = probe.stat().st_size
+    probe.unlink()
+    count = max(1, round(target_bytes / per_batch))
+    yield first
+    for index in range(1, count):
+        yield make(index * ROWS_PER_BATCH)
+
+
+def best(repeat: int, run: Callable[[], object], before: Callable[[], None] | None = None) -> float:
+    times = []
+    for _ in range(repeat):
+        if before is not None:
+            before()
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "CATALOG_HOME": str(home)}
+    process = subprocess.Popen([sys.executable, "-m", "catalog.cli", "serve", "--port", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    import httpx
+
+    for _ in range(200):
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return process, url
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise SystemExit("catalog serve did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--gb", type=float, default=1.0, help="size of the version's Parquet file")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary catalog home")
+    args = parser.parse_args()
+
+    from catalog.access import Actor
+    from catalog.client import Client
+    from catalog.db import ensure_store
+    from catalog.parquet_io import write_batches
+    from catalog.publish import publish
+    from catalog.settings import load_settings
+
+    work = Path(tempfile.mkdtemp(prefix="bench-fetch-"))
+    try:
+        source = work / "orders.parquet"
+        started = time.perf_counter()
+        gen = batches(int(args.gb * 1024 * MB), work / "probe.parquet")
+        first = next(gen)
+        write_batches(first.schema, [first, *gen], source)
+        size = source.stat().st_size
+        rows = pq.read_metadata(source).num_rows
+        took = time.perf_counter() - started
+        print(f"data: {size / MB:,.0f} MiB, {rows:,} rows, 8 columns (written in {took:.1f} s)")
+
+        md5sum = best(args.repeat, lambda: subprocess.run(["md5sum", str(source)], check=True, capture_output=True))
+        settings = load_settings(home=work / "home")
+        ensure_store(settings)
+        actor = Actor.local()
+        publish(settings, actor, "bench/warmup", data=pa.table({"x": [1, 2, 3]}))  # repository, imports, GE
+        numbers = iter(range(1, 100))
+
+        def publish_once() -> None:
+            # A new version each time: the same bytes would be an "unchanged" no-op.
+            publish(settings, actor, f"bench/orders_{next(numbers)}", path=source)
+
+        published = best(args.repeat, publish_once)
+        import dvc.api
+
+        from catalog.version_repo import VersionRepo
+
+        repo = VersionRepo(settings)
+        version = Client(str(settings.home)).version("bench/orders_1", "v1")
+        cached = repo.cache_path(version["md5"])
+        raw = best(args.repeat, lambda: pq.read_table(cached))
+        dvc_read = best(args.repeat, lambda: pq.read_table(pa.BufferReader(dvc.api.read(
+            "data/bench/orders_1.parquet", repo=str(repo.root), rev="bench/orders_1@v1", mode="rb"))))
+
+        server, url = start_server(settings.home)
+        cache = work / "client-cache"
+        try:
+            with Client(url, cache_dir=cache) as client:
+                client.version("bench/orders_1", "v1")  # connection set up
+                cold = best(args.repeat, lambda: client.get("bench/orders_1", "v1"),
+                            before=lambda: shutil.rmtree(cache / "objects", ignore_errors=True))
+                warm = best(args.repeat, lambda: client.get("bench/orders_1", "v1"))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+        local_cache = work / "local-cache"
+        with Client(str(settings.home), cache_dir=local_cache) as local:
+            local_cold = best(args.repeat, lambda: local.get("bench/orders_1", "v1"),
+                              before=lambda: shutil.rmtree(local_cache / "objects", ignore_errors=True))
+            local_warm = best(args.repeat, lambda: local.get("bench/orders_1", "v1"))
+
+        def line(name: str, seconds: float, target: str = "") -> None:
+            print(f"  {name:<34} {seconds:7.2f} s  {size / MB / seconds:8.0f} MiB/s  "
+                  f"{raw / seconds:5.2f}x raw  {target}")
+
+        print(f"\nfetch ({os.cpu_count()} cores, best of {args.repeat}; ratio = raw time / time, higher is faster)")
+        line("pyarrow.parquet.read_table (raw)", raw)
+        line("dvc.api.read + read_table", dvc_read)
+        line("client.get cold (HTTP)", cold, f"target >= 0.70x: {'PASS' if raw / cold >= 0.7 else 'FAIL'}")
+        line("client.get warm (HTTP client)", warm, f"target >= 0.90x: {'PASS' if raw / warm >= 0.9 else 'FAIL'}")
+        line("client.get cold (local home)", local_cold)
+        line("client.get warm (local home)", local_warm)
+        print(f"\npublish: {published:.2f} s vs md5sum {md5sum:.2f} s = {published / md5sum:.2f}x md5sum "
+              f"(target <= 2.00x: {'PASS' if published <= 2 * md5sum else 'FAIL'})")
+    finally:
+        if args.keep:
+            print(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,171 @@
+"""Reading published versions: list, resolve a reference, open the bytes, diff two versions, the quality suite.
+
+A reference is `latest`, `v3` (or `3`; six or more bare digits read as a hash prefix), or a prefix of at least
+6 hex characters of the content hash (sha256) or of DVC's md5. Listing and resolving need `read_metadata` on
+the dataset; the bytes need `read_data`; editing the suite needs `manage`. Publishing lives in `catalog.publish`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from catalog.access import Action, Actor, Resource, require
+from catalog.errors import InvalidInput, NotFound
+from catalog.models import DatasetVersion, PublishedDataset, VersionParent, utcnow
+from catalog.settings import Settings
+
+MIN_PREFIX = 6
+NUMBER = re.compile(r"^(?:v(\d{1,9})|(\d{1,5}))$")  # bare digits from 6 on read as a hash prefix
+HEX = re.compile(r"^[0-9a-f]+$")
+
+
+def _published(session: Session, name: str) -> PublishedDataset:
+    published = session.scalar(select(PublishedDataset).where(PublishedDataset.name == name))
+    if published is None:
+        raise NotFound(f"'{name}' has no published versions")
+    return published
+
+
+def find_version(session: Session, actor: Actor, name: str, ref: str = "latest") -> DatasetVersion:
+    """The version `ref` of dataset `name` (see the module docstring)."""
+    require(actor, Action.READ_METADATA, Resource.dataset(name))
+    published = _published(session, name)
+    ref = (ref or "latest").strip().lower()
+    query = select(DatasetVersion).where(DatasetVersion.published_id == published.id)
+    if ref == "latest":
+        found = session.scalar(query.order_by(DatasetVersion.number.desc()).limit(1))
+    elif match := NUMBER.match(ref):
+        found = session.scalar(query.where(DatasetVersion.number == int(match.group(1) or match.group(2))))
+    elif HEX.match(ref) and len(ref) >= MIN_PREFIX:
+        matches = list(session.scalars(query.where(or_(DatasetVersion.content_hash.startswith(ref),
+                                                       DatasetVersion.md5.startswith(ref))).limit(3)))
+        if len(matches) > 1:
+            raise InvalidInput(f"'{ref}' matches several versions of '{name}' "
+                               f"({', '.join(f'v{v.number}' for v in matches)}): give more characters")
+        found = matches[0] if matches else None
+    else:
+        raise InvalidInput(f"version '{ref}' is not 'latest', 'v<N>' or a hash prefix of at least {MIN_PREFIX} "
+                           "hex characters")
+    if found is None:
+        raise NotFound(f"'{name}' has no version '{ref}'")
+    return found
+
+
+def version_view(session: Session, name: str, version: DatasetVersion, detail: bool = False) -> dict[str, Any]:
+    """A version as the API, the CLI and the client see it (checks in full with `detail`)."""
+    parents = session.execute(
+        select(PublishedDataset.name, DatasetVersion.number)
+        .join(DatasetVersion, DatasetVersion.published_id == PublishedDataset.id)
+        .join(VersionParent, VersionParent.parent_id == DatasetVersion.id)
+        .where(VersionParent.version_id == version.id).order_by(PublishedDataset.name, DatasetVersion.number)
+    ).all()
+    view: dict[str, Any] = {
+        "dataset": name, "version": f"v{version.number}", "number": version.number,
+        "content_hash": version.content_hash, "md5": version.md5, "size": version.size, "rows": version.rows,
+        "schema": version.schema, "publisher": version.publisher, "message": version.message,
+        "origin": version.origin, "parents": [f"{n}@v{v}" for n, v in parents], "tag": version.tag,
+        "path": version.path, "git_commit": version.git_commit, "created_at": version.created_at.isoformat(),
+        "pii_allowed": version.pii_allowed,
+        "checks": {"pii": bool(version.pii_scan.get("passed", True)),
+                   "quality": _quality_summary(version.validation)},
+    }
+    if detail:
+        view.update(pii_scan=version.pii_scan, validation=version.validation, schema_change=version.schema_change)
+    return view
+
+
+def _quality_summary(validation: dict[str, Any]) -> dict[str, Any]:
+    if not validation or validation.get("skipped"):
+        return {"ran": False}
+    statistics = (validation.get("report") or {}).get("statistics") or {}
+    return {"ran": True, "passed": bool(validation.get("passed")), "validated_rows": validation.get("validated_rows"),
+            "sampled": bool(validation.get("sampled")), **{k: statistics.get(k) for k in ("evaluated", "successful")}}
+
+
+def list_versions(session: Session, actor: Actor, name: str) -> dict[str, Any]:
+    """Every version of a dataset, newest first."""
+    require(actor, Action.READ_METADATA, Resource.dataset(name))
+    published = _published(session, name)
+    versions = session.scalars(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
+                               .order_by(DatasetVersion.number.desc()))
+    return {"dataset": name, "versions": [version_view(session, name, v) for v in versions]}
+
+
+def published_versions(session: Session, name: str) -> list[dict[str, Any]]:
+    """Versions for `catalog show` (the caller already checked `read_metadata`); empty for crawled datasets."""
+    published = session.scalar(select(PublishedDataset).where(PublishedDataset.name == name))
+    if published is None:
+        return []
+    versions = session.scalars(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
+                               .order_by(DatasetVersion.number.desc()))
+    return [version_view(session, name, v) for v in versions]
+
+
+def describe_version(session: Session, actor: Actor, name: str, ref: str) -> dict[str, Any]:
+    return version_view(session, name, find_version(session, actor, name, ref), detail=True)
+
+
+def version_file(settings: Settings, session: Session, actor: Actor, name: str, ref: str
+                 ) -> tuple[DatasetVersion, Path]:
+    """The version's Parquet file on this machine (fetched from the DVC remote when the cache lacks it)."""
+    from catalog.version_repo import VersionRepo
+
+    require(actor, Action.READ_DATA, Resource.dataset(name))
+    version = find_version(session, actor, name, ref)
+    return version, VersionRepo(settings).fetch(version.md5)
+
+
+def diff_versions(settings: Settings, session: Session, actor: Actor, name: str, old: str, new: str
+                  ) -> dict[str, Any]:
+    """Schema, row count and per-column drift between two versions (statistics only, no values)."""
+    from catalog.version_diff import diff_parquet
+
+    require(actor, Action.READ_DATA, Resource.dataset(name))
+    old_version, old_path = version_file(settings, session, actor, name, old)
+    new_version, new_path = version_file(settings, session, actor, name, new)
+    return {"dataset": name, "old": f"v{old_version.number}", "new": f"v{new_version.number}",
+            **diff_parquet(old_path, new_path)}
+
+
+def get_suite(session: Session, actor: Actor, name: str) -> dict[str, Any]:
+    require(actor, Action.READ_METADATA, Resource.dataset(name))
+    published = _published(session, name)
+    return {"dataset": name, "suite": published.suite, "origin": published.suite_origin,
+            "updated_by": published.suite_updated_by,
+            "updated_at": published.suite_updated_at.isoformat() if published.suite_updated_at else None}
+
+
+def set_suite(session: Session, actor: Actor, name: str, suite: Any) -> dict[str, Any]:
+    """Replace the suite (checked first); a person's suite is never regenerated by later publishes."""
+    from catalog.quality import check_suite
+
+    require(actor, Action.MANAGE, Resource.dataset(name))
+    published = _published(session, name)
+    published.suite = check_suite(suite)
+    published.suite_origin = f"human:{actor.name}"
+    published.suite_updated_by = actor.name
+    published.suite_updated_at = utcnow()
+    session.flush()
+    return get_suite(session, actor, name)
+
+
+def reset_suite(settings: Settings, session: Session, actor: Actor, name: str) -> dict[str, Any]:
+    """Back to the default suite, generated from the latest version's data."""
+    from catalog import publish_gates
+    from catalog.quality import default_suite
+
+    require(actor, Action.MANAGE, Resource.dataset(name))
+    published = _published(session, name)
+    version, path = version_file(settings, session, actor, name, "latest")
+    table, _, _ = publish_gates.read_rows_for_validation(path, settings.validate_rows)
+    published.suite = default_suite(table, name)
+    published.suite_origin = f"default from v{version.number}"
+    published.suite_updated_by = actor.name
+    published.suite_updated_at = utcnow()
+    session.flush()
+    return get_suite(session, actor, name)

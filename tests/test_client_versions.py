@@ -1,0 +1,167 @@
+"""The Python client on versions: pinned, hash-verified gets through a cache, over HTTP and on a local home."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import uvicorn
+
+from catalog.access import Actor
+from catalog.app import create_app
+from catalog.client import Client, ClientError
+from catalog.publish import publish
+from catalog.settings import Settings
+from catalog.version_repo import VersionRepo
+
+
+def table(rows: int = 3000, seed: int = 1) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    return pa.table({"id": np.arange(rows), "score": rng.random(rows),
+                     "segment": pa.array(rng.choice(["a", "b", "c"], rows))})
+
+
+class CountingApp:
+    """ASGI middleware counting requests by path, to prove a cached get makes no network call."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[str, CountingApp]]:
+    counting = CountingApp(create_app(settings))
+    port = _free_port()
+    running = uvicorn.Server(uvicorn.Config(counting, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 10
+    while not running.started and time.time() < deadline:
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}", counting
+    running.should_exit = True
+    thread.join(timeout=5)
+
+
+def test_get_is_exact_verified_and_cached(settings: Settings, actor: Actor, server: tuple[str, CountingApp],
+                                          tmp_path: Path) -> None:
+    url, counting = server
+    first = table()
+    publish(settings, actor, "team/scores", data=first)
+    publish(settings, actor, "team/scores", data=table(seed=2))
+    with Client(url, token="t", cache_dir=tmp_path / "cache") as client:
+        assert [v["version"] for v in client.versions("team/scores")] == ["v2", "v1"]
+        assert client.get("team/scores", "v1").equals(first)
+        assert client.get("team/scores").equals(table(seed=2))
+        before = list(counting.paths)
+        again = client.get("team/scores", "v1")  # pinned and cached: not one request
+        assert again.equals(first) and counting.paths == before
+        assert client.get("team/scores", "v1", columns=["id"]).column_names == ["id"]
+        written = client.download("team/scores", "v1", tmp_path / "out")
+        assert written.name == "scores-v1.parquet" and pq.read_table(written).equals(first)
+        with pytest.raises(ClientError) as missing:
+            client.get("team/scores", "v7")
+        assert missing.value.status == 404 and "no version 'v7'" in str(missing.value)
+
+
+def test_a_corrupted_cache_entry_is_detected_and_fetched_again(settings: Settings, actor: Actor,
+                                                                server: tuple[str, CountingApp],
+                                                                tmp_path: Path) -> None:
+    url, counting = server
+    publish(settings, actor, "team/scores", data=table(20_000))
+    with Client(url, cache_dir=tmp_path / "cache") as client:
+        meta = client.version("team/scores", "v1")
+        client.get("team/scores", "v1")
+        cached = next((tmp_path / "cache" / "objects").rglob("*.parquet"))
+        stat = cached.stat()
+        cached.chmod(0o644)
+        data = bytearray(cached.read_bytes())
+        data[len(data) // 3] ^= 0xFF  # one flipped byte inside a data page
+        cached.write_bytes(bytes(data))
+        os.utime(cached, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # even with the old timestamp
+        downloads = counting.paths.count("/api/v1/versions/data")
+        assert client.get("team/scores", "v1").equals(table(20_000))
+        assert counting.paths.count("/api/v1/versions/data") == downloads + 1
+        cached.chmod(0o644)
+        cached.write_bytes(b"garbage")  # a truncated file: caught by its stamp before reading
+        assert client.get("team/scores", "v1").equals(table(20_000))
+        assert meta["content_hash"] in str(next((tmp_path / "cache" / "objects").rglob("*.parquet")))
+
+
+def test_publish_through_the_api_and_rejections_carry_the_report(settings: Settings,
+                                                                  server: tuple[str, CountingApp],
+                                                                  tmp_path: Path) -> None:
+    url, _ = server
+    with Client(url, cache_dir=tmp_path / "cache") as client:
+        done = client.publish("team/scores", table(), message="from the API")
+        assert done["status"] == "published" and done["version"]["origin"] == "upload"
+        people = pa.table({"contact": [f"person{i}@example.org" for i in range(200)]})
+        with pytest.raises(ClientError) as rejected:
+            client.publish("crm/contacts", people)
+        assert rejected.value.status == 422 and rejected.value.report["status"] == "rejected"
+        allowed = client.publish("crm/contacts", people,
+                                 allow_pii={"contact": "newsletter subscribers who opted in"})
+        assert allowed["version"]["pii_allowed"][0]["column"] == "contact"
+        with pytest.raises(ClientError) as conflict:
+            client.publish("team/scores", table(seed=5), base=0)
+        assert conflict.value.status == 409
+    with pytest.raises(ClientError) as down, Client("http://127.0.0.1:9", cache_dir=tmp_path / "c2") as client:
+        client.get("team/scores", "v1")
+    assert down.value.status == 0 and "cannot reach" in str(down.value)
+
+
+def test_local_client_without_a_server(settings: Settings, tmp_path: Path) -> None:
+    with Client(str(settings.home), cache_dir=tmp_path / "cache") as client:
+        client.publish("team/scores", table())
+        assert client.get("team/scores", "v1").equals(table())
+        assert client.versions("team/scores")[0]["rows"] == 3000
+        with pytest.raises(ClientError) as bad:
+            client.get("../etc", "v1")
+        assert bad.value.status in (400, 404)
+
+
+def test_versions_live_on_an_s3_remote_and_come_back_after_the_cache_is_lost(
+        tmp_path: Path, actor: Actor, monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+
+    from catalog.db import migrate
+    from catalog.settings import load_settings
+    from tests.s3_server import running_moto
+
+    with running_moto() as (endpoint, _spy):
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="versions")
+        monkeypatch.setenv("CATALOG_DVC_REMOTE", "s3://versions/catalog")
+        monkeypatch.setenv("CATALOG_DVC_REMOTE_ENDPOINT_URL", endpoint)
+        remote_home = load_settings(home=tmp_path / "s3home")
+        migrate(remote_home)
+        version = publish(remote_home, actor, "team/scores", data=table())["version"]
+        listed = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").list_objects_v2(
+            Bucket="versions")["Contents"]
+        assert [o["Key"] for o in listed] == [f"catalog/files/md5/{version['md5'][:2]}/{version['md5'][2:]}"]
+        repo = VersionRepo(remote_home)
+        cached = repo.cache_path(version["md5"])
+        cached.chmod(0o644)
+        cached.unlink()  # a fresh replica, or a cleaned cache
+        with Client(str(remote_home.home), cache_dir=tmp_path / "cache") as client:
+            assert client.get("team/scores", "v1").equals(table())
+        assert cached.exists()
