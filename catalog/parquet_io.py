@@ -1,4 +1,4 @@
-"""Deterministic Parquet for published versions, and hashing while copying.
+"""Deterministic Parquet for published versions, and hashing (sha256 + md5 in one pass).
 
 A version is identified by the hash of its bytes, so the same data must give the same bytes: the writer fixes
 every option that changes the output (compression, row-group size, statistics, page checksums) and drops metadata
@@ -118,9 +118,11 @@ def is_canonical(path: str | Path) -> bool:
     return metadata.get(FORMAT_KEY) == FORMAT_VALUE
 
 
-def read_verified(path: str | Path, columns: list[str] | None = None) -> pa.Table:
-    """Read a version, checking each page's CRC so a damaged file raises instead of returning wrong data."""
-    return pq.read_table(str(path), columns=columns, page_checksum_verification=True)
+def read_verified(source: str | Path | pa.NativeFile, columns: list[str] | None = None) -> pa.Table:
+    """Read a version (a path, or bytes in memory), checking each page's CRC so a damaged file raises instead of
+    returning wrong data."""
+    where = str(source) if isinstance(source, str | Path) else source
+    return pq.read_table(where, columns=columns, page_checksum_verification=True)
 
 
 def hash_file(path: str | Path) -> Digest:
