@@ -22,6 +22,7 @@ from catalog.app import create_app
 from catalog.publish import PublishOptions, publish
 from catalog.settings import Settings
 from tests.helpers import crawl, register
+from tests.test_web_pages import Links
 
 NAME = "team/sales"
 ORIGIN = {"origin": "http://testserver"}
@@ -41,19 +42,8 @@ def sales(rows: int = 500, seed: int = 1, shift: float = 0.0, nudge: float = 0.0
     })
 
 
-class Hrefs(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.hrefs: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        href = dict(attrs).get("href")
-        if tag == "a" and href:
-            self.hrefs.append(href)
-
-
 def hrefs(html: str, prefix: str) -> list[str]:
-    parser = Hrefs()
+    parser = Links()
     parser.feed(html)
     return [h for h in parser.hrefs if h.startswith(prefix)]
 
