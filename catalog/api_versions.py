@@ -77,11 +77,11 @@ async def api_publish(
     """Publish the request body (Parquet, or CSV / JSON lines by Content-Type) as the next version."""
     from starlette.concurrency import run_in_threadpool
 
-    from catalog.publish import PublishOptions, publish
+    from catalog.publish import PublishOptions, parse_allowance, publish
     from catalog.version_repo import VersionRepo
 
     settings = request.app.state.settings
-    allowed = dict(_allowance(item) for item in allow_pii)
+    allowed = dict(parse_allowance(item) for item in allow_pii)
     options = PublishOptions(message=message, parents=tuple(parents), allow_pii=allowed,
                              allow_schema_change=allow_schema_change, base=base)
     repo = VersionRepo(settings)
@@ -93,13 +93,6 @@ async def api_publish(
                                        origin="upload")
     finally:
         upload.unlink(missing_ok=True)
-
-
-def _allowance(item: str) -> tuple[str, str]:
-    column, sep, reason = item.partition("=")
-    if not sep or not column.strip():
-        raise InvalidInput(f"allow_pii '{item[:100]}' must be column=justification")
-    return column.strip(), reason.strip()
 
 
 def _suffix(request: Request) -> str:

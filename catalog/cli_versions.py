@@ -19,16 +19,6 @@ suite_app = typer.Typer(no_args_is_help=True, help="The Great Expectations suite
 app.add_typer(suite_app, name="suite")
 
 
-def _allowances(items: list[str] | None) -> dict[str, str]:
-    allowed: dict[str, str] = {}
-    for item in items or []:
-        column, sep, reason = item.partition("=")
-        if not sep or not column.strip():
-            fail(f"--allow-pii '{item}' must be COLUMN=JUSTIFICATION")
-        allowed[column.strip()] = reason.strip()
-    return allowed
-
-
 @app.command()
 @handles_errors
 def publish(
@@ -47,11 +37,12 @@ def publish(
 ) -> None:
     """Check and publish a new immutable version (Parquet + DVC, tagged NAME@vN)."""
     from catalog.errors import PublishRejected
-    from catalog.publish import PublishOptions
+    from catalog.publish import PublishOptions, parse_allowance
     from catalog.publish import publish as publish_version
 
     settings = _settings()
-    options = PublishOptions(message=message, parents=tuple(parent or ()), allow_pii=_allowances(allow_pii),
+    allowed = dict(parse_allowance(item, "--allow-pii") for item in allow_pii or [])
+    options = PublishOptions(message=message, parents=tuple(parent or ()), allow_pii=allowed,
                              allow_schema_change=allow_schema_change, base=base)
     path = Path(source).expanduser()
     try:

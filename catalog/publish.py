@@ -53,6 +53,14 @@ class PublishOptions:
     base: int | None = None  # the version number this publish expects to follow (None: the latest at start)
 
 
+def parse_allowance(item: str, what: str = "allow_pii") -> tuple[str, str]:
+    """One `COLUMN=JUSTIFICATION` allowance as the CLI and the API take it."""
+    column, sep, reason = item.partition("=")
+    if not sep or not column.strip():
+        raise InvalidInput(f"{what} '{item[:100]}' must be COLUMN=JUSTIFICATION")
+    return column.strip(), reason.strip()
+
+
 def validate_name(name: str) -> str:
     """A published dataset name: `<space>/<path>`, safe as a file path and a git tag (no `..`, no absolute
     path, no `@`, no `.lock` endings). `space` follows the source-name rules."""

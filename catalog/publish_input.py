@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from catalog.db import first_line
 from catalog.errors import InvalidInput
 from catalog.parquet_io import Digest, hash_file, is_canonical, write_batches, write_canonical
 
@@ -98,18 +99,13 @@ def stage_path(path: Path, staging: Path, origin: str | None = None) -> Staged:
         schema = write_batches(dataset.schema, dataset.to_batches(batch_size=BATCH_ROWS), target)
     except (pa.ArrowException, OSError, ValueError, UnicodeDecodeError) as exc:
         target.unlink(missing_ok=True)
-        raise InvalidInput(f"cannot read '{path.name}': {_reason(exc)}") from None
+        raise InvalidInput(f"cannot read '{path.name}': {first_line(exc)[:300]}") from None
     return _finish(target, schema, origin)
 
 
 def _finish(target: Path, schema: pa.Schema, origin: str) -> Staged:
     rows = pq.read_metadata(str(target)).num_rows
     return Staged(target, _HASHING.submit(hash_file, target), rows, schema, origin)
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
 
 
 def format_of(path: Path) -> str:
