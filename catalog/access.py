@@ -22,6 +22,7 @@ class Action(StrEnum):
     READ_DATA = "read_data"
     READ_PII = "read_pii"
     PUBLISH = "publish"
+    RECORD_LINEAGE = "record_lineage"  # report runs and models (training jobs, OpenLineage producers)
     MANAGE = "manage"  # sources, crawls, settings of a dataset
     ADMIN = "admin"
 
@@ -47,7 +48,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Resource:
-    """What an action is about: `kind` is catalog, source or dataset; `name` its full name."""
+    """What an action is about: `kind` is catalog, source, dataset or model; `name` its full name."""
 
     kind: str
     name: str = ""
@@ -63,6 +64,10 @@ class Resource:
     @classmethod
     def dataset(cls, name: str) -> Resource:
         return cls("dataset", name)
+
+    @classmethod
+    def model(cls, name: str) -> Resource:
+        return cls("model", name)
 
 
 class Policy(Protocol):

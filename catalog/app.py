@@ -31,6 +31,7 @@ def _status_of(exc: CatalogError) -> int:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api import router as api_router
+    from catalog.api_lineage import router as lineage_router
     from catalog.api_versions import router as versions_router
     from web.routes import render_error
     from web.routes import router as page_router
@@ -44,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(api_router)
     app.include_router(versions_router)
+    app.include_router(lineage_router)
     app.include_router(page_router)
     app.include_router(version_pages_router)
     static = Path(__file__).resolve().parent.parent / "web" / "static"

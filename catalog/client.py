@@ -147,6 +147,85 @@ class Client:
             "allow_schema_change": allow_schema_change, "base": base})
 
 
+    # -- lineage ------------------------------------------------------------------------------------------------
+    def log_run(self, name: str, inputs: Sequence[Any] = (), outputs: Sequence[Any] = (),
+                metrics: Mapping[str, Any] | None = None, *, models: Sequence[Mapping[str, Any]] = (),
+                parameters: Mapping[str, Any] | None = None, run_id: str | None = None,
+                state: str = "complete") -> dict[str, Any]:
+        """Record a run of job `name` and the exact dataset versions it read.
+
+        `inputs` / `outputs`: `("sales/orders", "v3")`, `"sales/orders@v3"`, `("sales/orders",)` (the latest version
+        now; the record says so) or `{"dataset": ..., "version": ..., "columns": [...]}`. An output dict with a
+        `"model"` key is a model the run produced (`version`, `framework`, `metrics`, `location` optional), as is
+        each of `models`. Returns the run with every version resolved to its content hash.
+        """
+        data_out = [o for o in outputs if not (isinstance(o, Mapping) and "model" in o)]
+        produced = [o for o in outputs if isinstance(o, Mapping) and "model" in o] + list(models)
+        body = {"name": name, "run_id": run_id, "state": state, "inputs": [_dataset_spec(i) for i in inputs],
+                "outputs": [_dataset_spec(o) for o in data_out], "models": [_model_spec(m) for m in produced],
+                "metrics": dict(metrics or {}), "parameters": dict(parameters or {})}
+        return self._transport.lineage("log_run", {}, body)
+
+    def models(self, name: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Models (newest first) with their drift status: `unchecked`, `no_retrain_needed`, `retrain_recommended`."""
+        return self._transport.lineage("models", {"name": name, "status": status}, None)["models"]
+
+    def model(self, name: str, version: str | None = None) -> dict[str, Any]:
+        """One model with the run that produced it, the versions it was trained on and its drift verdict."""
+        return self._transport.lineage("model", {"name": name, "version": version}, None)
+
+    def lineage(self, dataset: str | None = None, version: str | None = None, *, column: str | None = None,
+                model: str | None = None, model_version: str | None = None, run: str | None = None,
+                direction: str = "both", depth: int = 6) -> dict[str, Any]:
+        """The lineage graph (`nodes`, `edges`) upstream and/or downstream of a version, column, model or run."""
+        return self._transport.lineage("graph", {"dataset": dataset, "version": version, "column": column,
+                                                 "model": model, "model_version": model_version, "run": run,
+                                                 "direction": direction, "depth": depth}, None)
+
+    def impact(self, dataset: str | None = None, version: str | None = None, *, column: str | None = None,
+               label: str | None = None) -> dict[str, Any]:
+        """Models trained on a version, on any version of a dataset or containing a column, or on labelled data."""
+        return self._transport.lineage("impact", {"dataset": dataset, "version": version, "column": column,
+                                                  "label": label}, None)
+
+    def import_dvc(self, project: str | Path, models: Mapping[str, str] | None = None,
+                   name: str | None = None) -> dict[str, Any]:
+        """Record the stages of a DVC project (its `dvc.lock`) as runs, matched to versions by md5.
+        `models` maps output paths to model names; `name` defaults to the project folder's name."""
+        from catalog.errors import CatalogError
+        from catalog.lineage_dvc import read_lock
+
+        folder = Path(project).expanduser().resolve()
+        try:
+            text = read_lock(folder)
+        except CatalogError as exc:
+            raise ClientError(str(exc), 400) from None
+        label = name or (folder.name if folder.is_dir() else folder.parent.name)
+        return self._transport.lineage("import_dvc", {"project": label, "model": [f"{p}={m}" for p, m in
+                                                                                   (models or {}).items()]}, text)
+
+
+def _dataset_spec(item: Any) -> dict[str, Any]:
+    """A run input or output in any of the forms `log_run` accepts, as the API's JSON."""
+    if isinstance(item, str):
+        dataset, sep, version = item.rpartition("@")
+        return {"dataset": dataset, "version": version} if sep and dataset else {"dataset": item}
+    if isinstance(item, Mapping):
+        return {k: (list(v) if k == "columns" else v) for k, v in item.items()
+                if k in ("dataset", "version", "namespace", "columns")}
+    if isinstance(item, Sequence) and 1 <= len(item) <= 2:
+        return {"dataset": item[0], "version": item[1] if len(item) > 1 else None}
+    raise ClientError(f"run input/output {item!r} must be 'name@v3', (name, version) or a dict", 400)
+
+
+def _model_spec(item: Mapping[str, Any]) -> dict[str, Any]:
+    spec = {k: item.get(k) for k in ("version", "framework", "metrics", "location") if item.get(k) is not None}
+    spec["name"] = item.get("model") or item.get("name")
+    if spec.get("version") is not None:
+        spec["version"] = str(spec["version"])
+    return spec
+
+
 class _Http:
     """The JSON API over HTTP."""
 
@@ -190,6 +269,16 @@ class _Http:
         except httpx.HTTPError as exc:
             raise ClientError(f"download of {name} {version} from {self.key} failed: {type(exc).__name__}",
                               0) from None
+
+    def lineage(self, operation: str, params: dict[str, Any], body: Any) -> Any:
+        path, method = LINEAGE_ROUTES[operation]
+        params = {k: v for k, v in params.items() if v not in (None, [])}
+        if operation == "import_dvc":
+            return self._send("POST", path, params=params, content=body.encode("utf-8"),
+                              headers={"Content-Type": "application/yaml"}).json()
+        if method == "POST":
+            return self._send("POST", path, params=params, json=body).json()
+        return self._send("GET", path, params=params).json()
 
     def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
         import tempfile
@@ -276,6 +365,26 @@ class _Local:
             while chunk := reader.read(CHUNK * 8):
                 yield chunk
 
+    def lineage(self, operation: str, params: dict[str, Any], body: Any) -> Any:
+        from catalog.api_lineage import RunBody, parse_model_option, run_record
+        from catalog.db import session_scope
+
+        def run() -> Any:
+            with session_scope(self.settings) as session:
+                return _local_lineage(session, self.actor, operation, params, body)
+
+        if operation == "log_run":
+            from pydantic import ValidationError
+
+            try:
+                body = run_record(RunBody.model_validate(body))
+            except ValidationError as exc:
+                raise ClientError(f"run: {exc.errors()[0].get('msg')} at "
+                                  f"{'.'.join(str(p) for p in exc.errors()[0].get('loc', ()))}", 400) from None
+        if operation == "import_dvc":
+            params = {**params, "model": dict(parse_model_option(m) for m in params.get("model", []))}
+        return self._guard(run)
+
     def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
         from catalog.publish import PublishOptions, publish
 
@@ -285,3 +394,30 @@ class _Local:
         if isinstance(data, str | Path):
             return self._guard(lambda: publish(self.settings, self.actor, name, path=data, options=chosen))
         return self._guard(lambda: publish(self.settings, self.actor, name, data=data, options=chosen))
+
+
+LINEAGE_ROUTES = {"log_run": ("/api/v1/runs", "POST"), "models": ("/api/v1/models", "GET"),
+                  "model": ("/api/v1/models/detail", "GET"), "graph": ("/api/v1/lineage/graph", "GET"),
+                  "impact": ("/api/v1/lineage/impact", "GET"), "import_dvc": ("/api/v1/lineage/dvc", "POST")}
+
+
+def _local_lineage(session: Any, actor: Any, operation: str, params: dict[str, Any], body: Any) -> Any:
+    """The library call behind each lineage operation of a local client (the API routes make the same calls)."""
+    from catalog import lineage, lineage_graph
+    from catalog.lineage_dvc import import_lock
+
+    if operation == "log_run":
+        return lineage.run_view(session, actor, lineage.record_run(session, actor, body))
+    if operation == "models":
+        return lineage.list_models(session, actor, params.get("name"), params.get("status"))
+    if operation == "model":
+        found = lineage.find_model(session, actor, params["name"], params.get("version"))
+        return lineage.model_view(session, actor, found, detail=True)
+    if operation == "graph":
+        focus = lineage_graph.Focus(**{k: params.get(k) for k in ("dataset", "version", "column", "model",
+                                                                  "model_version", "run")})
+        return lineage_graph.graph(session, actor, focus, params["direction"], params["depth"])
+    if operation == "impact":
+        return lineage_graph.impact(session, actor, params.get("dataset"), params.get("version"),
+                                    params.get("column"), params.get("label"))
+    return import_lock(session, actor, body, params["project"], params["model"])

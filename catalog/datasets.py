@@ -14,6 +14,7 @@ from catalog.access import Action, Actor, Resource, can, require, visible_datase
 from catalog.classifications import active_labels, labels_of
 from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.errors import InvalidInput, NotFound
+from catalog.lineage_graph import dataset_lineage
 from catalog.models import Dataset, SchemaVersion, Source
 from catalog.profiles import current_profile, profile_for
 from catalog.stewardship import stewardship_of
@@ -128,6 +129,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
         "profile": profile,
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
         "versions": published_versions(session, name),
+        "lineage": dataset_lineage(session, actor, name),
     }
 
 

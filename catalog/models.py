@@ -370,3 +370,121 @@ class VersionParent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="CASCADE"), index=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("dataset_versions.id", ondelete="RESTRICT"), index=True)
+
+
+class LineageRun(Base):
+    """One execution of a job (a training run, a cleaning step) with what it read and wrote.
+
+    `run_key` is the caller's identity for the run: an OpenLineage `runId`, an id the client chose, or one
+    derived from a DVC stage's hashes, so that a second delivery of the same run updates it instead of adding a
+    twin. `state` only moves forward (a late START never reopens a COMPLETE run).
+    """
+
+    __tablename__ = "lineage_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(200), unique=True)
+    job_namespace: Mapped[str] = mapped_column(String(500), default="catalog")
+    job_name: Mapped[str] = mapped_column(String(1000), index=True)
+    state: Mapped[str] = mapped_column(String(20))  # running, complete, failed, aborted
+    origin: Mapped[str] = mapped_column(String(20))  # client, openlineage, dvc
+    started_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RunDataset(Base):
+    """A dataset a run read (`direction` "in") or wrote ("out").
+
+    It is one of: an exact published version (`version_id`); a crawled dataset (`dataset_name`, with the schema
+    hash and a value-free profile `snapshot` taken when the run was recorded, so drift can be measured later);
+    or something the catalog does not know (`namespace` + `dataset_name`, kept so the graph shows it).
+    `resolution` says how the version was decided (a hash, a number, latest at event time, a DVC md5).
+    """
+
+    __tablename__ = "run_datasets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("lineage_runs.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("dataset_versions.id", ondelete="RESTRICT"),
+                                                   index=True)
+    dataset_name: Mapped[str] = mapped_column(String(1000), index=True)
+    namespace: Mapped[str | None] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))  # version, crawled, external
+    resolution: Mapped[str | None] = mapped_column(String(200))
+    requested: Mapped[str | None] = mapped_column(String(200))
+    columns: Mapped[list[Any]] = mapped_column(default=list)  # the columns the run used; empty: all
+    schema_hash: Mapped[str | None] = mapped_column(String(64))
+    snapshot: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ColumnLineage(Base):
+    """Column `output_column` of `output_dataset` was computed from `input_column` of `input_dataset` (from an
+    OpenLineage column lineage facet)."""
+
+    __tablename__ = "column_lineage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("lineage_runs.id", ondelete="CASCADE"), index=True)
+    output_dataset: Mapped[str] = mapped_column(String(1000), index=True)
+    output_column: Mapped[str] = mapped_column(String(1000))
+    input_dataset: Mapped[str] = mapped_column(String(1000), index=True)
+    input_column: Mapped[str] = mapped_column(String(1000))
+    transformation: Mapped[str | None] = mapped_column(String(200))
+
+
+class LineageEvent(Base):
+    """An OpenLineage event already applied, keyed by a hash of its canonical JSON: a redelivery is ignored."""
+
+    __tablename__ = "lineage_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_key: Mapped[str] = mapped_column(String(64), unique=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("lineage_runs.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(20))
+    producer: Mapped[str | None] = mapped_column(String(1000))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrainedModel(Base):
+    """A model (name, version, framework, metrics, where it is stored) and the run that produced it.
+
+    `drift_status` is the latest drift watch verdict: unchecked, no_retrain_needed or retrain_recommended;
+    the evidence is in `drift_checks`.
+    """
+
+    __tablename__ = "models"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(500), index=True)
+    version: Mapped[str] = mapped_column(String(200))
+    framework: Mapped[str | None] = mapped_column(String(200))
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    location: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("lineage_runs.id", ondelete="SET NULL"), index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drift_status: Mapped[str] = mapped_column(String(40), default="unchecked")
+    drift_checked_at: Mapped[datetime | None] = mapped_column()
+
+
+class DriftCheck(Base):
+    """One drift watch verdict for a model: what it compared (`basis`, a hash of the inputs' current state, so
+    an unchanged model is not checked twice), against which thresholds, and per input what moved."""
+
+    __tablename__ = "drift_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(40))
+    basis: Mapped[str] = mapped_column(String(64))
+    thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[list[Any]] = mapped_column(default=list)
+    summary: Mapped[str | None] = mapped_column(Text)

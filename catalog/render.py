@@ -166,3 +166,12 @@ def dataset_view(d: dict[str, Any]) -> None:
                  for k in ("added", "removed", "retyped", "changed") if diff.get(k)]
         console.print(Text(f"schema v{v['version']}  {v['created_at']}  {v['columns']} columns  "
                            + ("; ".join(parts) if parts else "first seen")))
+    lineage = d.get("lineage") or {}
+    for model in lineage.get("models", []):
+        console.print(Text(f"trained model {model['name']} {model['version']} on {model['trained_on'] or 'it'}  "
+                           f"[{model['drift_status'].replace('_', ' ')}]"))
+    for parent in lineage.get("derived_from", []):
+        console.print(Text(f"{parent['version']} derived from {parent['from']}"))
+    for label, runs in (("read by", lineage.get("read_by", [])), ("written by", lineage.get("written_by", []))):
+        for run in runs[:10]:
+            console.print(Text(f"{label} {run['job']} ({run['state']}, {run['version'] or 'current'}) at {run['at']}"))

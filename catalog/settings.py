@@ -31,6 +31,7 @@ class Settings:
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
     dvc_remote: str | None = None  # None: CATALOG_HOME/dvc-remote; else any DVC remote URL (s3://bucket/prefix)
     validate_rows: int = 1_000_000  # rows Great Expectations checks per version (all of them up to this)
+    drift_thresholds: str = ""  # `catalog watch` thresholds, e.g. "psi=0.2,js=0.15,nulls=0.05" (else defaults)
 
     @property
     def is_embedded_store(self) -> bool:
@@ -53,7 +54,8 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
                     describe_backend=os.environ.get("CATALOG_DESCRIBE_BACKEND", "rules").strip() or "rules",
                     embedding_model=os.environ.get("CATALOG_EMBEDDING_MODEL") or None,
                     dvc_remote=os.environ.get("CATALOG_DVC_REMOTE", "").strip() or None,
-                    validate_rows=_positive_int("CATALOG_VALIDATE_ROWS", 1_000_000))
+                    validate_rows=_positive_int("CATALOG_VALIDATE_ROWS", 1_000_000),
+                    drift_thresholds=os.environ.get("CATALOG_DRIFT_THRESHOLDS", "").strip())
 
 
 def _positive_int(variable: str, default: int) -> int:
