@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api_versions import router as versions_router
     from web.routes import render_error
     from web.routes import router as page_router
+    from web.routes_lineage import router as lineage_pages_router
     from web.routes_versions import router as version_pages_router
 
     settings = settings or load_settings()
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lineage_router)
     app.include_router(page_router)
     app.include_router(version_pages_router)
+    app.include_router(lineage_pages_router)
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 

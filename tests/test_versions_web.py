@@ -81,8 +81,8 @@ def test_dataset_page_lists_versions_with_checks_compare_form_and_python(client:
     assert html.index("Published versions") < html.index("Schema history")
     versions = hrefs(html, "/versions?")
     assert "/versions?dataset=team%2Fsales&version=v2" in versions
-    assert "/versions?dataset=team%2Fsales&version=v1" in versions  # its own row and v2's parent link
-    assert versions.count("/versions?dataset=team%2Fsales&version=v1") == 2
+    # v1's own row, v2's parent link, and the lineage section's "v2 derived from v1"
+    assert versions.count("/versions?dataset=team%2Fsales&version=v1") == 3
     assert "PII passed" in html and "quality passed" in html and "quality not run" in html
     assert "500 rows validated" in html and "shifted amounts" in html
     assert 'action="/versions/diff"' in html and 'method="get"' in html
