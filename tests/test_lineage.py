@@ -190,3 +190,28 @@ def test_cli_lineage_models_runs_and_impact(settings: Settings, pipeline: Client
     bad = runner.invoke(cli_app, ["lineage", "show", "team/features", "--direction", "sideways"])
     assert bad.exit_code == 1 and "direction must be one of" in bad.stderr
 
+
+
+def test_lineage_on_a_postgres_store(pg_store: Settings, actor: Actor) -> None:
+    from fastapi.testclient import TestClient
+
+    from catalog.app import create_app
+    from catalog.drift_watch import watch
+
+    publish(pg_store, actor, "team/features", data=orders())
+    api = TestClient(create_app(pg_store))
+    run = api.post("/api/v1/runs", json={"name": "train", "inputs": [{"dataset": "team/features", "version": "v1"}],
+                                         "models": [{"name": "churn", "framework": "lightgbm"}]})
+    assert run.status_code == 200, run.text
+    assert run.json()["inputs"][0]["version"] == "v1"
+    event = {"eventType": "COMPLETE", "eventTime": "2026-11-22T10:00:00Z", "producer": "tests",
+             "run": {"runId": "4b9f6b0e-2f57-4a4e-9a7e-1f0c2a8f9d11"}, "job": {"namespace": "ns", "name": "score"},
+             "inputs": [{"namespace": "catalog", "name": "team/features"}]}
+    assert api.post("/api/v1/lineage", json=event).json()["status"] == "recorded"
+    assert api.post("/api/v1/lineage", json=event).json()["status"] == "duplicate"
+    graph_json = api.get("/api/v1/lineage/graph", params={"dataset": "team/features", "version": "v1"}).json()
+    assert {"train", "score", "churn 1"} <= {n["label"] for n in graph_json["nodes"]}
+    publish(pg_store, actor, "team/features", data=orders(seed=2, shift=20.0))
+    assert watch(pg_store, actor)["checked"][0]["status"] == "retrain_recommended"
+    model = api.get("/api/v1/models/detail", params={"name": "churn"}).json()
+    assert model["drift_status"] == "retrain_recommended" and model["drift"]["inputs"][0]["latest"] == "v2"
