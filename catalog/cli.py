@@ -524,6 +524,8 @@ def demo(
         else:
             crawl_summary(results["crawls"])
             annotate_summary(results["annotate"])
+            for item in results["lineage"].get("checked", []):
+                typer.echo(f"lineage: model {item['model']} {item['version']}: {item['summary']}")
             index_summary(results["index"])
         if serve_ui:
             run_server(settings, host, port, allow_remote=False)

@@ -5,6 +5,9 @@ Three sources of one demo company: `shop` (SQLite files: the shop with `hr` and 
 CSV, TSV, JSON lines, Feather and images). The document server runs only while the demo runs: `running_demo`
 keeps it up for the crawl and for serving the UI, and stops it on exit.
 
+It also publishes a feature table in two versions, records the runs that made and used it and the model trained
+on it, and runs the drift watch (`catalog.demo_lineage`).
+
 Idempotent: a second run reuses the sample files and sources and simply re-crawls (everything unchanged), and
 annotates only what changed (nothing, the second time).
 """
@@ -69,6 +72,7 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
     from catalog.demo_data import build_demo_databases
     from catalog.demo_documents import serve_demo_documents
     from catalog.demo_files import build_demo_lake
+    from catalog.demo_lineage import FEATURES, build_demo_lineage
     from catalog.search import build_index
 
     demo = settings.home / "demo"
@@ -82,8 +86,11 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
             _ensure_source(session, actor, DOCUMENTS_SOURCE, f"{server.url}shop", {})
             _ensure_source(session, actor, LAKE_SOURCE, str(lake), {})
         crawls = crawl_sources(settings, actor, list(DEMO_SOURCES), progress)
-        annotated = annotate(settings, actor, sources=DEMO_SOURCES, progress=progress)
-        yield {"crawls": crawls, "annotate": annotated, "index": build_index(settings, actor, progress)}
+        lineage = build_demo_lineage(settings, actor, files["main"])
+        annotated = annotate(settings, actor, sources=(*DEMO_SOURCES, FEATURES.split("/", 1)[0]),
+                             progress=progress)
+        yield {"crawls": crawls, "annotate": annotated, "lineage": lineage,
+               "index": build_index(settings, actor, progress)}
 
 
 def build_demo(settings: Settings, actor: Actor, progress: Progress | None = None) -> dict[str, Any]:

@@ -124,6 +124,11 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     again = {c["source"]: c for c in second["crawls"]}
     assert all(again[s]["new"] == 0 and again[s]["unchanged"] == crawls[s]["new"] for s in crawls), again
     assert second["annotate"]["datasets"] == 0, "nothing changed, nothing to annotate"
+    assert [c["status"] for c in result["lineage"]["checked"]] == ["no_retrain_needed"]
+    assert second["lineage"]["checked"] == [] and second["lineage"]["skipped_unchanged"] == 1
+    model = json.loads(run(cli, "model", "order-value", "--json"))
+    assert model["run"]["inputs"][0]["dataset"] == "analytics/order_features"
+    assert model["drift"]["inputs"][0]["compared"] == "v1 → v2"
     assert result["index"]["indexed"] > 200 and second["index"]["indexed"] == 0
     found = json.loads(run(cli, "search", "customer email", "--json"))["results"]
     assert any(r["column"] == "c_eml" for r in found[:5]), found
