@@ -161,3 +161,16 @@ def test_bad_events_get_a_clear_error_and_change_nothing(served: tuple[str, Reco
     assert post(json.dumps(dataset_event).encode()).json()["status"] == "ignored"
     with session_scope(settings) as session:
         assert session.scalar(select(func.count()).select_from(LineageRun)) == 0
+
+
+def test_a_failed_run_is_recorded_as_failed(served: tuple[str, RecordingApp]) -> None:
+    url, _ = served
+    run_id = str(uuid.uuid4())
+    ol = _client(url)
+    ol.emit(_event(RunState.START, run_id, "v1"))
+    ol.emit(RunEvent(eventType=RunState.FAIL, eventTime=datetime.now(UTC).isoformat(), run=Run(runId=run_id),
+                     job=Job(namespace="airflow", name="train_churn"), producer="https://example.com/tests"))
+    run = Client(url).lineage(run=run_id, direction="up")
+    [node] = [n for n in run["nodes"] if n["kind"] == "run"]
+    assert node["status"] == "failed" and node["sublabel"].startswith("failed")
+    assert "team/features@v1" in {n["label"] for n in run["nodes"]}
