@@ -8,6 +8,7 @@ of the same rule, used by listings and search so that filtering happens in the d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -24,16 +25,33 @@ class Action(StrEnum):
     PUBLISH = "publish"
     RECORD_LINEAGE = "record_lineage"  # report runs and models (training jobs, OpenLineage producers)
     MANAGE = "manage"  # sources, crawls, settings of a dataset
+    REVIEW = "review"  # governance: who has access, the audit log, access requests
     ADMIN = "admin"
 
 
 @dataclass(frozen=True)
+class GrantRule:
+    """A permission on one dataset (`target` its name), on a name prefix (ending in `/`) or on all (`*`)."""
+
+    target: str
+    permission: str
+    expires_at: datetime | None = None
+    grant_id: int | None = None  # None: implied by owning the dataset
+
+
+@dataclass(frozen=True)
 class Actor:
-    """The acting principal: a user (with groups and roles), or the local user of an embedded catalog."""
+    """The acting principal: a user (with groups and roles), or the local user of an embedded catalog.
+
+    `governed` actors (server mode: authenticated users) are judged by `catalog.policy` from their roles and
+    `grants`, loaded when the request authenticated; the others by the installed policy (embedded: allow all).
+    """
 
     name: str
     groups: frozenset[str] = field(default_factory=frozenset)
     roles: frozenset[str] = field(default_factory=frozenset)
+    governed: bool = False
+    grants: tuple[GrantRule, ...] = ()
 
     @classmethod
     def local(cls) -> Actor:
@@ -95,6 +113,10 @@ def set_policy(policy: Policy) -> None:
 
 
 def can(actor: Actor, action: Action, resource: Resource) -> bool:
+    if actor.governed:
+        from catalog.policy import allows
+
+        return allows(actor, action, resource)
     return _policy.allows(actor, action, resource)
 
 
@@ -107,4 +129,8 @@ def require(actor: Actor, action: Action, resource: Resource) -> None:
 
 def visible_datasets(actor: Actor, action: Action = Action.DISCOVER) -> ColumnElement[bool]:
     """A WHERE clause on `Dataset` restricting rows to those the actor may see."""
+    if actor.governed:
+        from catalog.policy import dataset_filter
+
+        return dataset_filter(actor, action)
     return _policy.dataset_filter(actor, action)

@@ -16,10 +16,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog import __version__
 from catalog.db import ensure_store
-from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PermissionDenied, PublishRejected
+from catalog.errors import (
+    CatalogError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PublishRejected,
+    Unauthenticated,
+)
 from catalog.settings import Settings, load_settings
 
-STATUS = {InvalidInput: 400, PermissionDenied: 403, NotFound: 404, Conflict: 409, PublishRejected: 422}
+STATUS = {InvalidInput: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
+          PublishRejected: 422}
 
 
 def _status_of(exc: CatalogError) -> int:
@@ -64,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def catalog_error(request: Request, exc: CatalogError) -> Response:
         if isinstance(exc, PublishRejected) and request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc), "report": exc.report}, status_code=422)
-        return error_response(request, _status_of(exc), str(exc))
+        challenge = {"WWW-Authenticate": 'Bearer realm="catalog"'} if isinstance(exc, Unauthenticated) else None
+        return error_response(request, _status_of(exc), str(exc), challenge)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -13,6 +13,10 @@ class InvalidInput(CatalogError):
     """Bad user input; the message names the field."""
 
 
+class Unauthenticated(CatalogError):
+    """No valid credentials (missing, unknown, expired or revoked token or session)."""
+
+
 class PermissionDenied(CatalogError):
     """The acting principal may not do this."""
 

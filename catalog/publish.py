@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog import publish_gates as gates
 from catalog.access import Action, Actor, Resource, require
 from catalog.db import session_factory
@@ -238,6 +239,9 @@ def _accept(settings: Settings, repo: VersionRepo, actor: Actor, name: str, stag
                 version.git_commit = repo.commit_version(name, number, staged.digest.md5, staged.digest.size,
                                                          message, actor.name)
                 _declare(published, staged.schema, context, version)
+                audit.record(session, actor, "version.publish", f"{name}@v{number}",
+                             {"sha256": staged.digest.sha256, "rows": staged.rows, "origin": staged.origin,
+                              "pii_allowed": sorted(options.allow_pii)})
                 session.flush()
                 view = version_view(session, name, version)
         except IntegrityError:

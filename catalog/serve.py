@@ -17,6 +17,19 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+WEAK_SECRETS = {"changeme", "change-me", "secret", "default", "catalog", "password", "development", "dev"}
+MIN_SECRET = 32
+
+
+def check_server_secrets(settings: Settings) -> None:
+    """Server mode refuses to start with a missing, short or well-known secret key (it signs login sessions)."""
+    key = settings.secret_key or ""
+    if len(key) < MIN_SECRET or key.strip().lower() in WEAK_SECRETS or len(set(key)) < 8:
+        raise InvalidInput(
+            f"server mode needs CATALOG_SECRET_KEY: at least {MIN_SECRET} random characters, not a default "
+            "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
+
 def run_server(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
     """Serve on `host:port`. An embedded catalog has no login yet, so it only listens on loopback unless the
     operator says otherwise explicitly."""
@@ -29,6 +42,8 @@ def run_server(settings: Settings, host: str, port: int, allow_remote: bool) -> 
             f"refusing to serve the embedded single-user catalog on {host}: anyone who can reach it gets full "
             "access; use 127.0.0.1, or pass --allow-remote if this network is yours alone"
         )
+    if settings.mode == "server":
+        check_server_secrets(settings)
     if not 0 < port < 65536:
         raise InvalidInput(f"port {port} is out of range")
     print(f"catalog serving at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)

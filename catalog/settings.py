@@ -31,6 +31,7 @@ class Settings:
     mode: str = "embedded"  # "embedded" (single local user) or "server" (governance issue)
     dvc_remote: str | None = None  # None: CATALOG_HOME/dvc-remote; else any DVC remote URL (s3://bucket/prefix)
     validate_rows: int = 1_000_000  # rows Great Expectations checks per version (all of them up to this)
+    secret_key: str | None = None  # server mode: signs login sessions; required, never printed
     drift_thresholds: str = ""  # `catalog watch` thresholds, e.g. "psi=0.2,js=0.15,nulls=0.05" (else defaults)
 
     @property
@@ -47,7 +48,11 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
     home_path = Path(home).expanduser().resolve() if home else default_home()
     url = database_url or os.environ.get("CATALOG_DATABASE_URL") or f"sqlite:///{home_path / 'catalog.db'}"
     batch = _positive_int("CATALOG_CRAWL_BATCH_SIZE", 500)
-    mode = os.environ.get("CATALOG_MODE", "embedded")
+    mode = os.environ.get("CATALOG_MODE", "embedded").strip() or "embedded"
+    if mode not in ("embedded", "server"):
+        from catalog.errors import InvalidInput
+
+        raise InvalidInput(f"CATALOG_MODE must be 'embedded' or 'server', not '{mode}'")
     return Settings(home=home_path, database_url=with_installed_driver(url), crawl_batch_size=batch, mode=mode,
                     sample_rows=_positive_int("CATALOG_SAMPLE_ROWS", 10_000),
                     annotate_workers=_positive_int("CATALOG_ANNOTATE_WORKERS", 4),
@@ -55,7 +60,8 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
                     embedding_model=os.environ.get("CATALOG_EMBEDDING_MODEL") or None,
                     dvc_remote=os.environ.get("CATALOG_DVC_REMOTE", "").strip() or None,
                     validate_rows=_positive_int("CATALOG_VALIDATE_ROWS", 1_000_000),
-                    drift_thresholds=os.environ.get("CATALOG_DRIFT_THRESHOLDS", "").strip())
+                    drift_thresholds=os.environ.get("CATALOG_DRIFT_THRESHOLDS", "").strip(),
+                    secret_key=os.environ.get("CATALOG_SECRET_KEY") or None)
 
 
 def _positive_int(variable: str, default: int) -> int:
