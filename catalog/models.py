@@ -579,3 +579,39 @@ class AuditEvent(Base):
     target: Mapped[str | None] = mapped_column(String(1100))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     remote: Mapped[str | None] = mapped_column(String(100))
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random value whose SHA-256 is stored here. A new one is made at
+    every login (no session fixation); `csrf_token` must come back with every form post of this session."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    remote: Mapped[str | None] = mapped_column(String(100))
+
+
+class AccessRequest(Base):
+    """A person asks for a permission on a dataset, with a justification; an owner or steward decides. An
+    approval creates an expiring grant (`grant_id`)."""
+
+    __tablename__ = "access_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requester: Mapped[str] = mapped_column(String(200), index=True)
+    target: Mapped[str] = mapped_column(String(1000), index=True)
+    permission: Mapped[str] = mapped_column(String(40))
+    justification: Mapped[str] = mapped_column(Text)
+    days: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, approved, denied, withdrawn
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()
+    comment: Mapped[str | None] = mapped_column(Text)
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("grants.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
