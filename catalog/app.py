@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,10 +40,14 @@ def _status_of(exc: CatalogError) -> int:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api import router as api_router
+    from catalog.api_governance import router as governance_router
     from catalog.api_lineage import router as lineage_router
     from catalog.api_versions import router as versions_router
+    from catalog.deps import csrf_guard
     from web.routes import render_error
     from web.routes import router as page_router
+    from web.routes_auth import router as auth_router
+    from web.routes_governance import router as governance_pages_router
     from web.routes_lineage import router as lineage_pages_router
     from web.routes_versions import router as version_pages_router
 
@@ -56,9 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
     app.include_router(versions_router)
     app.include_router(lineage_router)
-    app.include_router(page_router)
-    app.include_router(version_pages_router)
-    app.include_router(lineage_pages_router)
+    app.include_router(governance_router)
+    pages = [Depends(csrf_guard)]  # every form post of a signed-in browser carries its session's token
+    app.include_router(auth_router, dependencies=pages)
+    app.include_router(page_router, dependencies=pages)
+    app.include_router(version_pages_router, dependencies=pages)
+    app.include_router(lineage_pages_router, dependencies=pages)
+    app.include_router(governance_pages_router, dependencies=pages)
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 
@@ -73,6 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def catalog_error(request: Request, exc: CatalogError) -> Response:
         if isinstance(exc, PublishRejected) and request.url.path.startswith("/api/"):
             return JSONResponse({"error": str(exc), "report": exc.report}, status_code=422)
+        if isinstance(exc, Unauthenticated) and not request.url.path.startswith("/api/"):
+            from urllib.parse import quote
+
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/login?next=" + quote(wanted, safe=""), status_code=303)
         challenge = {"WWW-Authenticate": 'Bearer realm="catalog"'} if isinstance(exc, Unauthenticated) else None
         return error_response(request, _status_of(exc), str(exc), challenge)
 

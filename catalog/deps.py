@@ -39,5 +39,37 @@ def get_actor(request: Request) -> Actor:
             if user is None:
                 raise Unauthenticated("the bearer token is unknown, expired or revoked")
             return actor_for(session, user)
+    from catalog.web_auth import COOKIE, session_user
+
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        with session_scope(settings) as session:
+            found = session_user(session, cookie)
+            if found is not None:
+                request.state.csrf_token = found[1].csrf_token  # for the forms of the page being rendered
+                request.state.signed_in = found[0].name
+                return actor_for(session, found[0])
     raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>' (an admin creates one with "
-                          "'catalog token create USER')")
+                          "'catalog token create USER'), or sign in at /login")
+
+
+async def csrf_guard(request: Request) -> None:
+    """Form posts of a signed-in browser must carry that session's CSRF token (field `csrf_token`), on top of
+    the same-origin check of each route. Bearer-token callers carry no ambient credentials and need none."""
+    from catalog.errors import PermissionDenied
+    from catalog.web_auth import COOKIE, csrf_matches, session_user
+
+    settings: Settings = request.app.state.settings
+    if request.method != "POST" or settings.mode != "server" or request.headers.get("authorization"):
+        return
+    cookie = request.cookies.get(COOKIE)
+    if not cookie:
+        return  # get_actor refuses the request: nobody is signed in
+    with session_scope(settings) as session:
+        found = session_user(session, cookie)
+        expected = found[1].csrf_token if found else None
+    if expected is None:
+        return
+    form = await request.form()
+    if not csrf_matches(expected, form.get("csrf_token")):  # type: ignore[arg-type]
+        raise PermissionDenied("this form is stale or did not come from this catalog: reload the page and try again")

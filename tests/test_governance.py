@@ -31,7 +31,7 @@ from catalog.serve import check_server_secrets
 from catalog.settings import Settings
 from tests.helpers import crawl, register
 
-OPEN_ROUTES = {"/healthz", "/api/openapi.json", "/static"}
+OPEN_ROUTES = {"/healthz", "/api/openapi.json", "/static", "/login"}  # /login: the way in
 
 
 @pytest.fixture
@@ -75,7 +75,8 @@ def test_no_credentials_or_bad_tokens_are_refused_with_401(server: Settings) -> 
     assert anonymous.get("/healthz").status_code == 200
     bad = anonymous.get("/api/v1/datasets", headers={"Authorization": "Bearer cat_not-a-real-token"})
     assert bad.status_code == 401 and "unknown, expired or revoked" in bad.json()["error"]
-    assert anonymous.get("/datasets").status_code == 401  # pages too (login pages come next)
+    page = anonymous.get("/datasets", follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/login?next=")  # pages: sign in
 
 
 def test_tokens_are_stored_hashed_expire_and_can_be_revoked(server: Settings) -> None:

@@ -39,6 +39,8 @@ router = APIRouter(include_in_schema=False)
 
 def _page(request: Request, name: str, nav: str | None, status: int = 200, **context: Any) -> Response:
     """Render one page; `nav` marks the current item of the navigation bar."""
+    context.setdefault("csrf_token", getattr(request.state, "csrf_token", None))
+    context.setdefault("signed_in", getattr(request.state, "signed_in", None))
     return templates.TemplateResponse(request, name, {"nav": nav, **context}, status_code=status)
 
 
