@@ -93,8 +93,11 @@ def _check_days(unused_days: int) -> timedelta:
 
 
 def _covers(target: str, name: str) -> bool:
-    """Whether a grant target covers a dataset name (the same rule as `catalog.policy`)."""
-    return target == "*" or (name.startswith(target) if target.endswith("/") else name == target)
+    """Whether a grant target covers a dataset name: `catalog.policy.covers`, the rule `can()` applies."""
+    from catalog.access import GrantRule
+    from catalog.policy import covers
+
+    return covers(GrantRule(target, ""), name)
 
 
 class _Pii:

@@ -50,6 +50,10 @@ def api_data(request: Request, dataset: str = NameQuery, version: str = Query("l
     found, path = versions.version_file(request.app.state.settings, session, actor, dataset, version)
     audit.record(session, actor, "version.fetch", f"{dataset}@v{found.number}", {"sha256": found.content_hash},
                  remote=request.client.host if request.client else None)
+    if actor.governed:
+        from catalog.principals import touch_grants
+
+        touch_grants(session, actor, dataset, "read_data")
     leaf = dataset.rsplit("/", 1)[-1]
     return _VersionFile(path, media_type="application/vnd.apache.parquet",
                         filename=f"{leaf}-v{found.number}.parquet",

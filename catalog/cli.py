@@ -527,6 +527,9 @@ def demo(
             for item in results["lineage"].get("checked", []):
                 typer.echo(f"lineage: model {item['model']} {item['version']}: {item['summary']}")
             index_summary(results["index"])
+            typer.echo("demo users for server mode (CATALOG_MODE=server; new passwords at every demo run):")
+            for user in results["users"]:
+                typer.echo(f"  {user['name']:<10} role {user['role']:<10} password {user['password']}")
         if serve_ui:
             run_server(settings, host, port, allow_remote=False)
 

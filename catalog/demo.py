@@ -73,6 +73,7 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
     from catalog.demo_documents import serve_demo_documents
     from catalog.demo_files import build_demo_lake
     from catalog.demo_lineage import FEATURES, build_demo_lineage
+    from catalog.demo_users import build_demo_users
     from catalog.search import build_index
 
     demo = settings.home / "demo"
@@ -89,8 +90,9 @@ def running_demo(settings: Settings, actor: Actor, progress: Progress | None = N
         lineage = build_demo_lineage(settings, actor, files["main"])
         annotated = annotate(settings, actor, sources=(*DEMO_SOURCES, FEATURES.split("/", 1)[0]),
                              progress=progress)
+        users = build_demo_users(settings, actor, FEATURES)
         yield {"crawls": crawls, "annotate": annotated, "lineage": lineage,
-               "index": build_index(settings, actor, progress)}
+               "index": build_index(settings, actor, progress), "users": users}
 
 
 def build_demo(settings: Settings, actor: Actor, progress: Progress | None = None) -> dict[str, Any]:

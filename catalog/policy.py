@@ -53,7 +53,7 @@ def allows(actor: Actor, action: Action, resource: Resource) -> bool:
             return True
         if wanted == "publish" and _catalog_allows(actor, "publish"):
             return True  # publishers may publish new datasets; grants narrow nothing here
-        return any(wanted in IMPLIES.get(rule.permission, set()) and _covers(rule, resource.name)
+        return any(wanted in IMPLIES.get(rule.permission, set()) and covers(rule, resource.name)
                    for rule in _live(actor.grants))
     if resource.kind == "model":
         return _catalog_allows(actor, "record_lineage" if wanted == "record_lineage" else wanted)
@@ -71,7 +71,7 @@ def _live(rules: tuple[GrantRule, ...]) -> list[GrantRule]:
     return [r for r in rules if r.expires_at is None or r.expires_at > now]
 
 
-def _covers(rule: GrantRule, name: str) -> bool:
+def covers(rule: GrantRule, name: str) -> bool:
     if rule.target == "*":
         return True
     if rule.target.endswith("/"):

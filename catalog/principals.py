@@ -247,3 +247,18 @@ def revoke_grant(session: Session, actor: Actor, grant_id: int) -> dict[str, Any
         grant.revoked_at, grant.revoked_by = utcnow(), actor.name
         audit.record(session, actor, "grant.revoke", grant.target, {"grant": grant.id})
     return grant_view(grant)
+
+
+def touch_grants(session: Session, actor: Actor, dataset: str, permission: str) -> None:
+    """Record that `actor` used their grants covering `dataset` for `permission` (the access review's "last
+    used"); written at most once a minute per grant."""
+    from catalog.policy import IMPLIES, covers
+
+    ids = [r.grant_id for r in actor.grants
+           if r.grant_id is not None and permission in IMPLIES.get(r.permission, set()) and covers(r, dataset)]
+    if not ids:
+        return
+    now = utcnow()
+    for grant in session.scalars(select(Grant).where(Grant.id.in_(ids))):
+        if grant.last_used_at is None or now - grant.last_used_at > timedelta(minutes=1):
+            grant.last_used_at = now

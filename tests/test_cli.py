@@ -126,6 +126,9 @@ def test_demo_builds_and_crawls_without_serving(cli: CliRunner) -> None:
     assert second["annotate"]["datasets"] == 0, "nothing changed, nothing to annotate"
     assert [c["status"] for c in result["lineage"]["checked"]] == ["no_retrain_needed"]
     assert second["lineage"]["checked"] == [] and second["lineage"]["skipped_unchanged"] == 1
+    roles = {u["name"]: u["role"] for u in second["users"]}
+    assert roles == {"analyst": "analyst", "publisher": "publisher", "reviewer": "steward", "admin": "admin"}
+    assert {u["password"] for u in second["users"]}.isdisjoint(u["password"] for u in result["users"])
     model = json.loads(run(cli, "model", "order-value", "--json"))
     assert model["run"]["inputs"][0]["dataset"] == "analytics/order_features"
     assert model["drift"]["inputs"][0]["compared"] == "v1 → v2"

@@ -116,6 +116,9 @@ def test_roles_give_a_baseline_and_only_grants_open_data(server: Settings) -> No
         add_grant(session, Actor.local(), "nob", "shop/main/orders", "read_metadata")
     granted = client_for(server, "ana")
     assert granted.get("/api/v1/versions/data", params=fetch).status_code == 200
+    with session_scope(server) as session:
+        used = session.scalar(select(Grant.last_used_at).where(Grant.principal == "ana"))
+        assert used is not None  # the access review's "last used"
     only = {d["name"] for d in client_for(server, "nob").get("/api/v1/datasets").json()["datasets"]}
     assert only == {"shop/main/orders"}  # the SQL filter follows the grant exactly
     with session_scope(server) as session:
