@@ -48,6 +48,7 @@ def api_data(request: Request, dataset: str = NameQuery, version: str = Query("l
              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> FileResponse:
     """The version's Parquet bytes (needs the right to read the data)."""
     found, path = versions.version_file(request.app.state.settings, session, actor, dataset, version)
+    versions.require_pii_access(actor, dataset, found)
     audit.record(session, actor, "version.fetch", f"{dataset}@v{found.number}", {"sha256": found.content_hash},
                  remote=request.client.host if request.client else None)
     if actor.governed:

@@ -105,6 +105,13 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     written = descriptions_of(session, dataset.id)
     profile = current_profile(session, dataset)
     shows_values = can(actor, Action.READ_DATA, Resource.dataset(name))
+    shows_pii = can(actor, Action.READ_PII, Resource.dataset(name))
+
+    def sees_values(column: str) -> bool:
+        """Sampled values (even masked) of a column labelled personal data need read_pii as well."""
+        personal = any(lb.startswith("pii.") for lb in active_labels(labels.get(column, [])))
+        return shows_values and (shows_pii or not personal)
+
     column_profiles = (profile or {}).pop("columns", {})
     return {
         **dataset_summary(dataset, len(dataset.columns), written.get(TABLE)),
@@ -121,7 +128,7 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
                 "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
                 "nested_path": c.nested_path, **_column_description(c.native_comment, written.get(c.name)),
                 "classifications": active_labels(labels.get(c.name, [])), "labels": labels.get(c.name, []),
-                "stats": c.stats, "profile": profile_for(column_profiles.get(c.name), shows_values),
+                "stats": c.stats, "profile": profile_for(column_profiles.get(c.name), sees_values(c.name)),
             }
             for c in dataset.columns
         ],

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi import Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.access import Actor
 from catalog.db import session_scope
+from catalog.models import User
 from catalog.settings import Settings
 
 
@@ -39,6 +41,14 @@ def get_actor(request: Request) -> Actor:
             if user is None:
                 raise Unauthenticated("the bearer token is unknown, expired or revoked")
             return actor_for(session, user)
+    proxied = _proxy_user(request, settings)
+    if proxied is not None:
+        with session_scope(settings) as session:
+            user = session.scalar(select(User).where(User.name == proxied.strip().lower()))
+            if user is None or user.disabled:
+                raise Unauthenticated(f"the single sign-on user '{proxied[:100]}' has no active account here")
+            request.state.signed_in = user.name
+            return actor_for(session, user)
     from catalog.web_auth import COOKIE, session_user
 
     cookie = request.cookies.get(COOKIE)
@@ -51,6 +61,23 @@ def get_actor(request: Request) -> Actor:
                 return actor_for(session, found[0])
     raise Unauthenticated("sign in first: send 'Authorization: Bearer <token>' (an admin creates one with "
                           "'catalog token create USER'), or sign in at /login")
+
+
+PROXY_SECRET_HEADER = "x-catalog-proxy-secret"
+
+
+def _proxy_user(request: Request, settings: Settings) -> str | None:
+    """The user an SSO proxy vouches for: the configured header, believed only when the request also carries
+    the proxy's shared secret (a client reaching the catalog directly cannot forge both)."""
+    import hmac
+
+    if not settings.trusted_header or not settings.trusted_proxy_secret:
+        return None
+    name = request.headers.get(settings.trusted_header)
+    given = request.headers.get(PROXY_SECRET_HEADER, "")
+    if not name or not hmac.compare_digest(given.encode(), settings.trusted_proxy_secret.encode()):
+        return None
+    return name
 
 
 async def csrf_guard(request: Request) -> None:

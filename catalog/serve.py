@@ -23,6 +23,9 @@ MIN_SECRET = 32
 
 def check_server_secrets(settings: Settings) -> None:
     """Server mode refuses to start with a missing, short or well-known secret key (it signs login sessions)."""
+    if settings.trusted_header and len(settings.trusted_proxy_secret or "") < MIN_SECRET:
+        raise InvalidInput(f"CATALOG_TRUSTED_HEADER needs CATALOG_TRUSTED_PROXY_SECRET of at least {MIN_SECRET} "
+                           "characters, sent by the proxy as X-Catalog-Proxy-Secret")
     key = settings.secret_key or ""
     if len(key) < MIN_SECRET or key.strip().lower() in WEAK_SECRETS or len(set(key)) < 8:
         raise InvalidInput(

@@ -32,6 +32,8 @@ class Settings:
     dvc_remote: str | None = None  # None: CATALOG_HOME/dvc-remote; else any DVC remote URL (s3://bucket/prefix)
     validate_rows: int = 1_000_000  # rows Great Expectations checks per version (all of them up to this)
     secret_key: str | None = None  # server mode: signs login sessions; required, never printed
+    trusted_header: str | None = None  # server mode behind an SSO proxy: the header naming the signed-in user
+    trusted_proxy_secret: str | None = None  # ...trusted only when the proxy also sends this secret
     drift_thresholds: str = ""  # `catalog watch` thresholds, e.g. "psi=0.2,js=0.15,nulls=0.05" (else defaults)
 
     @property
@@ -61,7 +63,9 @@ def load_settings(home: str | Path | None = None, database_url: str | None = Non
                     dvc_remote=os.environ.get("CATALOG_DVC_REMOTE", "").strip() or None,
                     validate_rows=_positive_int("CATALOG_VALIDATE_ROWS", 1_000_000),
                     drift_thresholds=os.environ.get("CATALOG_DRIFT_THRESHOLDS", "").strip(),
-                    secret_key=os.environ.get("CATALOG_SECRET_KEY") or None)
+                    secret_key=os.environ.get("CATALOG_SECRET_KEY") or None,
+                    trusted_header=os.environ.get("CATALOG_TRUSTED_HEADER", "").strip().lower() or None,
+                    trusted_proxy_secret=os.environ.get("CATALOG_TRUSTED_PROXY_SECRET") or None)
 
 
 def _positive_int(variable: str, default: int) -> int:

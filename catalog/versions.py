@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from catalog.access import Action, Actor, Resource, require
-from catalog.errors import InvalidInput, NotFound
+from catalog.access import Action, Actor, Resource, can, require
+from catalog.errors import InvalidInput, NotFound, PermissionDenied
 from catalog.models import DatasetVersion, PublishedDataset, VersionParent, utcnow
 from catalog.settings import Settings
 
@@ -118,6 +118,15 @@ def version_file(settings: Settings, session: Session, actor: Actor, name: str, 
     require(actor, Action.READ_DATA, Resource.dataset(name))
     version = find_version(session, actor, name, ref)
     return version, VersionRepo(settings).fetch(version.md5)
+
+
+def require_pii_access(actor: Actor, name: str, version: DatasetVersion) -> None:
+    """A version published with allowed personal-data columns holds personal data: its bytes need `read_pii`
+    (the whole file is served, so the check is on the version, not per column)."""
+    allowed = sorted({str(a.get("column")) for a in version.pii_allowed or [] if isinstance(a, dict)})
+    if allowed and not can(actor, Action.READ_PII, Resource.dataset(name)):
+        raise PermissionDenied(f"'{name}' v{version.number} holds personal data (column {', '.join(allowed)}): "
+                               f"fetching it needs read_pii; ask for it at /access?dataset={name}")
 
 
 def diff_versions(settings: Settings, session: Session, actor: Actor, name: str, old: str, new: str

@@ -26,7 +26,7 @@ from catalog.deps import get_actor
 from catalog.errors import InvalidInput
 from catalog.models import ApiToken, AuditEvent, Grant, utcnow
 from catalog.principals import add_grant, add_user, create_token
-from catalog.publish import publish
+from catalog.publish import PublishOptions, publish
 from catalog.serve import check_server_secrets
 from catalog.settings import Settings
 from tests.helpers import crawl, register
@@ -194,3 +194,29 @@ def test_grants_need_the_right_to_give_them(server: Settings) -> None:
             add_grant(session, analyst, "nob", "team/", "read_data")
         with pytest.raises(InvalidInput, match="permission"):
             add_grant(session, Actor.local(), "nob", "team/scores", "fly")
+
+
+def test_personal_data_needs_read_pii_for_bytes_and_sampled_values(server: Settings, actor: Actor) -> None:
+    from catalog.annotate import annotate
+
+    people = pa.table({"user_id": np.arange(300), "email": [f"user{i}@example.com" for i in range(300)]})
+    publish(server, actor, "team/users", data=people,
+            options=PublishOptions(allow_pii={"email": "needed to join the CRM export, deleted after 30 days"}))
+    annotate(server, actor, sources=["shop"])
+    with session_scope(server) as session:
+        add_grant(session, Actor.local(), "ana", "team/", "read_data")
+        add_grant(session, Actor.local(), "ana", "shop/", "read_data")
+    analyst = client_for(server, "ana")
+    refused = analyst.get("/api/v1/versions/data", params={"dataset": "team/users", "version": "v1"})
+    assert refused.status_code == 403 and "read_pii" in refused.json()["error"]
+    columns = {c["name"]: c for c in analyst.get("/api/v1/datasets/shop/main/customers").json()["columns"]}
+    assert "pii.email" in columns["c_eml"]["classifications"]
+    assert "examples" not in (columns["c_eml"]["profile"] or {})  # labelled personal data: no samples
+    assert any("examples" in (c["profile"] or {}) for c in columns.values())  # other columns keep theirs
+    with session_scope(server) as session:
+        add_grant(session, Actor.local(), "ana", "team/users", "read_pii", days=1)
+        add_grant(session, Actor.local(), "ana", "shop/main/customers", "read_pii", days=1)
+    analyst = client_for(server, "ana")
+    assert analyst.get("/api/v1/versions/data", params={"dataset": "team/users", "version": "v1"}).status_code == 200
+    columns = {c["name"]: c for c in analyst.get("/api/v1/datasets/shop/main/customers").json()["columns"]}
+    assert columns["c_eml"]["profile"]["examples"]  # masked examples, now visible

@@ -105,3 +105,21 @@ def test_next_never_leaves_the_site_and_disabled_users_are_signed_out(server: Se
         set_user(session, Actor.local(), "ana", disabled=True)
     assert client.get("/datasets").status_code == 303
     assert sign_in(browser(server)).status_code == 401
+
+
+def test_an_sso_proxy_is_believed_only_with_its_shared_secret(server: Settings) -> None:
+    from catalog.errors import InvalidInput
+    from catalog.serve import check_server_secrets
+
+    secret = "proxy-secret-" + "s3cr3t" * 6
+    proxied = dataclasses.replace(server, trusted_header="x-forwarded-user", trusted_proxy_secret=secret)
+    client = browser(proxied)
+    vouched = client.get("/api/v1/datasets", headers={"X-Forwarded-User": "ana", "X-Catalog-Proxy-Secret": secret})
+    assert vouched.status_code == 200
+    forged = client.get("/api/v1/datasets", headers={"X-Forwarded-User": "ana", "X-Catalog-Proxy-Secret": "guess"})
+    assert forged.status_code == 401
+    assert client.get("/api/v1/datasets", headers={"X-Forwarded-User": "ana"}).status_code == 401
+    stranger = client.get("/api/v1/datasets", headers={"X-Forwarded-User": "eve", "X-Catalog-Proxy-Secret": secret})
+    assert stranger.status_code == 401 and "no active account" in stranger.json()["error"]
+    with pytest.raises(InvalidInput, match="CATALOG_TRUSTED_PROXY_SECRET"):
+        check_server_secrets(dataclasses.replace(proxied, trusted_proxy_secret="short"))
