@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from annotator.pii import LABELS, SUGGEST_THRESHOLD, Finding, mask_value
 from annotator.profile import restrict_profile
+from catalog import audit
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Classification, Column, Dataset, Profile, utcnow
@@ -95,6 +96,7 @@ def decide(session: Session, actor: Actor, dataset_name: str, column: str, label
     row = session.scalar(select(Classification).where(
         Classification.dataset_id == dataset.id, Classification.column_name == column,
         Classification.label == label))
+    audit.record(session, actor, f"label.{decision}", f"{dataset_name}#{column}", {"label": label})
     if decision == "reset":
         mark_dirty(session, dataset.id)
         return _reset(session, row, dataset_name, column, label)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Column, Dataset, Description, utcnow
@@ -91,6 +92,7 @@ def decide(session: Session, actor: Actor, dataset_name: str, column: str, decis
         raise NotFound(f"column '{column}' does not exist in dataset '{dataset_name}'")
     row = session.scalar(select(Description).where(Description.dataset_id == dataset.id,
                                                    Description.column_name == column))
+    audit.record(session, actor, f"description.{decision}", f"{dataset_name}#{column or '(dataset)'}", {})
     now = utcnow()
     if decision == "edit":
         row = _edited(session, row, dataset.id, column, _clean_text(text), actor, now)
@@ -136,6 +138,7 @@ def accept_all(session: Session, actor: Actor, dataset_name: str) -> dict[str, A
         Description.dataset_id == dataset.id, Description.status == SUGGESTED)
         .values(status=ACCEPTED, decided_by=actor.name, decided_at=now, updated_at=now))
     mark_dirty(session, dataset.id)
+    audit.record(session, actor, "description.accept_all", dataset_name, {"accepted": result.rowcount})
     return {"dataset": dataset_name, "accepted": result.rowcount}
 
 

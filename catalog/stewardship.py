@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from catalog import audit
 from catalog.access import Action, Actor, Resource, require, visible_datasets
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Dataset, DatasetOwner, DatasetTag
@@ -50,6 +51,7 @@ def change(session: Session, actor: Actor, dataset_name: str, what: str, value: 
             raise NotFound(f"dataset '{dataset_name}' has no {what} '{value}'")
         session.execute(delete(model).where(model.id == existing))
     mark_dirty(session, dataset.id)
+    audit.record(session, actor, f"{what}.{action}", dataset_name, {what: value})
     session.flush()
     return {"dataset": dataset_name, **stewardship_of(session, [dataset.id]).get(dataset.id, _empty())}
 

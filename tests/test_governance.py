@@ -220,3 +220,19 @@ def test_personal_data_needs_read_pii_for_bytes_and_sampled_values(server: Setti
     assert analyst.get("/api/v1/versions/data", params={"dataset": "team/users", "version": "v1"}).status_code == 200
     columns = {c["name"]: c for c in analyst.get("/api/v1/datasets/shop/main/customers").json()["columns"]}
     assert columns["c_eml"]["profile"]["examples"]  # masked examples, now visible
+
+
+def test_label_description_and_owner_edits_are_audited(settings: Settings, actor: Actor,
+                                                       sqlite_source: Path) -> None:
+    from catalog import classifications, descriptions, stewardship
+
+    register(settings, "shop", f"sqlite:///{sqlite_source}")
+    crawl(settings, "shop")
+    with session_scope(settings) as session:
+        classifications.decide(session, actor, "shop/main/customers", "c_eml", "pii.email", "confirm", "checked")
+        descriptions.decide(session, actor, "shop/main/customers", "c_eml", "edit", "Customer e-mail address")
+        stewardship.change(session, actor, "shop/main/customers", "owner", "team-crm", "add")
+    with session_scope(settings) as session:
+        lines = {(e.action, e.target) for e in session.scalars(select(AuditEvent))}
+    assert {("label.confirm", "shop/main/customers#c_eml"), ("description.edit", "shop/main/customers#c_eml"),
+            ("owner.add", "shop/main/customers")} <= lines
