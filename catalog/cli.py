@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from typing import Annotated, Any, TypeVar
 
 import typer
+from sqlalchemy import select
 
 from catalog.access import Actor
 from catalog.errors import CatalogError
@@ -63,7 +64,31 @@ def _settings() -> Any:
 
 
 def _actor() -> Actor:
-    return Actor.local()
+    """Who the command acts as. Embedded: the local user. Server mode: the user of `CATALOG_TOKEN`, under the
+    same `can()` as the API; only while no admin exists yet does the operator act as the local administrator
+    (to create the first one: `catalog user add root --role admin`)."""
+    import os
+
+    from catalog.auth import actor_for, user_for_token
+    from catalog.db import session_scope
+    from catalog.errors import Unauthenticated
+    from catalog.models import User
+
+    settings = _settings()
+    if settings.mode != "server":
+        return Actor.local()
+    token = os.environ.get("CATALOG_TOKEN", "").strip()
+    with session_scope(settings) as session:
+        if token:
+            user = user_for_token(session, token)
+            if user is None:
+                raise Unauthenticated("CATALOG_TOKEN is unknown, expired or revoked")
+            return actor_for(session, user)
+        if not any("admin" in (roles or []) for roles in session.scalars(select(User.roles))):
+            typer.echo("server mode without an admin yet: acting as the local operator to set one up", err=True)
+            return Actor.local()
+    raise Unauthenticated("server mode: set CATALOG_TOKEN to act as a user (an admin creates one with "
+                          "'catalog token create USER')")
 
 
 def emit_json(document: Any) -> None:

@@ -236,3 +236,24 @@ def test_label_description_and_owner_edits_are_audited(settings: Settings, actor
         lines = {(e.action, e.target) for e in session.scalars(select(AuditEvent))}
     assert {("label.confirm", "shop/main/customers#c_eml"), ("description.edit", "shop/main/customers#c_eml"),
             ("owner.add", "shop/main/customers")} <= lines
+
+
+def test_the_cli_in_server_mode_acts_as_the_token_user(settings: Settings, monkeypatch: pytest.MonkeyPatch
+                                                      ) -> None:
+    monkeypatch.setenv("CATALOG_HOME", str(settings.home))
+    monkeypatch.setenv("CATALOG_MODE", "server")
+    runner = CliRunner()
+    assert runner.invoke(cli_app, ["user", "add", "root", "--role", "admin"]).exit_code == 0  # bootstrap
+    refused = runner.invoke(cli_app, ["user", "list"])  # an admin exists now: a token is required
+    assert refused.exit_code == 1 and "CATALOG_TOKEN" in refused.stderr
+    with session_scope(settings) as session:
+        monkeypatch.setenv("CATALOG_TOKEN", create_token(session, Actor.local(), "root")["token"])
+    assert runner.invoke(cli_app, ["user", "add", "ana", "--role", "analyst"]).exit_code == 0
+    with session_scope(settings) as session:
+        analyst_token = create_token(session, Actor.local(), "ana")["token"]
+    monkeypatch.setenv("CATALOG_TOKEN", analyst_token)
+    denied = runner.invoke(cli_app, ["user", "list"])
+    assert denied.exit_code == 1 and "ana may not admin" in denied.stderr
+    assert runner.invoke(cli_app, ["models", "--json"]).exit_code == 0
+    monkeypatch.setenv("CATALOG_TOKEN", "cat_forged")
+    assert "unknown, expired or revoked" in runner.invoke(cli_app, ["models"]).stderr
