@@ -36,14 +36,28 @@ def _password() -> str:
 @handles_errors
 def user_add(name: str, role: Roles = None,
              password_stdin: Annotated[bool, typer.Option(help="Read a web login password from stdin.")] = False,
+             token_days: Annotated[int | None, typer.Option(
+                 help="Also create an API token living this many days; it alone goes to stdout.")] = None,
              as_json: JsonFlag = False) -> None:
-    """Create a user (lowercase name) with roles."""
+    """Create a user (lowercase name) with roles; with --token-days, also their first API token (this is how
+    the first admin of a server-mode catalog gets one)."""
     from catalog.db import session_scope
-    from catalog.principals import add_user
+    from catalog.principals import add_user, create_token
 
+    actor = _actor()
     with session_scope(_settings()) as session:
-        result = add_user(session, _actor(), name, role or ["viewer"], _password() if password_stdin else None)
-    emit_json(result) if as_json else typer.echo(f"user {result['name']} ({', '.join(result['roles'])})")
+        result = add_user(session, actor, name, role or ["viewer"], _password() if password_stdin else None)
+        if token_days is not None:
+            result["token"] = create_token(session, actor, result["name"], token_days, "created with the user")
+    if as_json:
+        emit_json(result)
+        return
+    line = f"user {result['name']} ({', '.join(result['roles'])})"
+    if "token" in result:
+        typer.echo(line + f"; token {result['token']['prefix']}… printed on stdout, shown only once", err=True)
+        typer.echo(result["token"]["token"])
+    else:
+        typer.echo(line)
 
 
 @user_app.command("list")
