@@ -364,7 +364,8 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def get_run(session: Session, actor: Actor, run_key: str) -> dict[str, Any]:
-    require(actor, Action.DISCOVER, Resource.catalog())
+    """One run (job, state, metrics, what it read and wrote): lineage is metadata (`read_metadata`)."""
+    require(actor, Action.READ_METADATA, Resource.catalog())
     run = session.scalar(select(LineageRun).where(LineageRun.run_key == run_key))
     if run is None:
         raise NotFound(f"run '{run_key}' does not exist")
@@ -373,7 +374,7 @@ def get_run(session: Session, actor: Actor, run_key: str) -> dict[str, Any]:
 
 def list_runs(session: Session, actor: Actor, job: str | None = None, limit: int = 100) -> dict[str, Any]:
     """Recent runs, newest first (optionally of one job)."""
-    require(actor, Action.DISCOVER, Resource.catalog())
+    require(actor, Action.READ_METADATA, Resource.catalog())
     query = select(LineageRun).order_by(LineageRun.created_at.desc(), LineageRun.id.desc()).limit(min(limit, 1000))
     if job:
         query = query.where(LineageRun.job_name == job)

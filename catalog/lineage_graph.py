@@ -279,7 +279,7 @@ def focus_nodes(session: Session, actor: Actor, focus: Focus) -> list[str]:
     if focus.model:
         return [f"model:{find_model(session, actor, focus.model, focus.model_version).id}"]
     if focus.run:
-        require(actor, Action.DISCOVER, Resource.catalog())
+        require(actor, Action.READ_METADATA, Resource.catalog())
         run_id = session.scalar(select(LineageRun.id).where(LineageRun.run_key == focus.run))
         if run_id is None:
             raise NotFound(f"run '{focus.run}' does not exist")
@@ -370,6 +370,7 @@ def impact(session: Session, actor: Actor, dataset: str | None = None, version: 
     version containing a column, or on any data carrying a classification label (e.g. `pii.email`)."""
     walker = _Walker(session, actor, None if label else column)
     if label:
+        require(actor, Action.READ_METADATA, Resource.catalog())
         if dataset or version or column:
             raise InvalidInput("ask for the impact of a label alone, or of a dataset (with a version or column)")
         starts = _nodes_with_label(session, walker, label.strip())

@@ -65,8 +65,10 @@ def decode_body(body: bytes, content_encoding: str | None) -> dict[str, Any]:
 
 def ingest(settings: Settings, actor: Actor, event: dict[str, Any]) -> dict[str, Any]:
     """Apply one event; `{"status": "recorded"|"duplicate"|"ignored", "run_id": ...}`."""
+    from catalog.access import Action, Resource, require
     from catalog.db import session_scope
 
+    require(actor, Action.RECORD_LINEAGE, Resource.catalog())  # before anything is revealed (duplicate or not)
     run = event.get("run")
     if not isinstance(run, dict):
         kind = "dataset" if "dataset" in event else "job" if "job" in event else "unknown"
