@@ -357,8 +357,13 @@ class _Local:
         from catalog.versions import version_file
 
         def locate() -> Path:
+            from catalog import audit
+
             with session_scope(self.settings) as session:
-                return version_file(self.settings, session, self.actor, name, version)[1]
+                found, path = version_file(self.settings, session, self.actor, name, version)
+                audit.record(session, self.actor, "version.fetch", f"{name}@v{found.number}",
+                             {"sha256": found.content_hash}, remote="local")
+                return path
 
         path = self._guard(locate)
         with open(path, "rb") as reader:

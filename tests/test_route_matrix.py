@@ -492,6 +492,14 @@ def test_no_credentials_is_401_or_the_sign_in_page(world: World, method: str, pa
 def test_route_matrix(world: World, method: str, path: str, role: str) -> None:
     response = _send(world, method, path, role)
     _check(response, POLICY[(method, path)][role], f"{method} {path} as {role} ({USERS[role]})")
+    _no_secrets(world, response, f"{method} {path} as {role}")
+
+
+def _no_secrets(world: World, response: Any, what: str) -> None:
+    """No answer, allowed or refused, carries a token or the server's secret key (headers included)."""
+    seen = response.text + " ".join(f"{k}: {v}" for k, v in response.headers.items())
+    for secret in [*world.tokens.values(), world.settings.secret_key or "unset"]:
+        assert secret not in seen, f"{what} shows a secret"
 
 
 def _check(response: Any, expected: Expected, what: str) -> None:
