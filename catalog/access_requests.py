@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, select, true, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalog import audit
@@ -63,7 +64,11 @@ def request_access(session: Session, actor: Actor, target: str, permission: str,
     row = AccessRequest(requester=actor.name, target=target, permission=permission, justification=justification,
                         days=days, status="pending", created_at=utcnow())
     session.add(row)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same request sent twice at once: the partial unique index keeps one
+        raise Conflict(f"a request for {permission} on '{target}' is already pending") from None
     audit.record(session, actor, "access.request", target, {"request": row.id, "permission": permission,
                                                             "days": days})
     return request_view(row, actor)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -602,6 +603,9 @@ class AccessRequest(Base):
     approval creates an expiring grant (`grant_id`)."""
 
     __tablename__ = "access_requests"
+    # One pending request per person, dataset and permission, even when two arrive at once.
+    __table_args__ = (Index("uq_access_requests_pending", "requester", "target", "permission", unique=True,
+                            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     requester: Mapped[str] = mapped_column(String(200), index=True)

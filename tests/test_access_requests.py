@@ -15,6 +15,7 @@ import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from catalog import stewardship
 from catalog.access import Actor
@@ -336,3 +337,14 @@ def test_a_signed_in_browser_posts_the_forms_with_its_csrf_token(server: Setting
 def test_the_access_page_works_in_an_embedded_catalog(settings: Settings) -> None:
     page = TestClient(create_app(settings)).get("/access")
     assert page.status_code == 200 and "server mode" in page.text
+
+
+def test_the_database_keeps_one_pending_request_per_person_dataset_and_permission(settings: Settings) -> None:
+    def row(status: str) -> AccessRequest:
+        return AccessRequest(requester="ana", target="team/scores", permission="read_data",
+                             justification="twenty characters or more", days=7, status=status)
+
+    with session_scope(settings) as session:
+        session.add_all([row("denied"), row("denied"), row("pending")])  # closed ones may repeat
+    with pytest.raises(IntegrityError), session_scope(settings) as session:
+        session.add(row("pending"))
