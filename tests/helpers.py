@@ -69,3 +69,30 @@ def live_server(app: Any) -> Iterator[str]:
     finally:
         running.should_exit = True
         thread.join(timeout=5)
+
+
+def server_mode(settings: Settings) -> Settings:
+    """The same catalog in server mode (tokens and grants decide), with a strong secret key."""
+    import dataclasses
+
+    return dataclasses.replace(settings, mode="server", secret_key="server-mode-test-" + "0123456789abcdef" * 2)
+
+
+def governed_catalog(settings: Settings, actor: Actor, sqlite_path: Any, users: dict[str, list[str]],
+                     rows: int = 300) -> Settings:
+    """A server-mode catalog with the crawled SQLite source `shop`, a published `team/scores` and `users`
+    (name -> roles)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from catalog.principals import add_user
+    from catalog.publish import publish
+
+    register(settings, "shop", f"sqlite:///{sqlite_path}")
+    crawl(settings, "shop")
+    rng = np.random.default_rng(1)
+    publish(settings, actor, "team/scores", data=pa.table({"id": np.arange(rows), "score": rng.random(rows)}))
+    with session_scope(settings) as session:
+        for name, roles in users.items():
+            add_user(session, actor, name, roles)
+    return server_mode(settings)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
@@ -22,10 +19,9 @@ from catalog.access import Actor
 from catalog.app import create_app
 from catalog.db import session_scope
 from catalog.models import AccessRequest, AuditEvent, Classification, Dataset, Grant, utcnow
-from catalog.principals import add_grant, add_group, add_user, create_token, set_member, set_user
-from catalog.publish import publish
+from catalog.principals import add_grant, add_group, create_token, set_member, set_user
 from catalog.settings import Settings
-from tests.helpers import crawl, register
+from tests.helpers import governed_catalog
 
 FETCH = {"dataset": "team/scores", "version": "v1"}
 WHY = "features for the churn model, quarterly refresh"
@@ -36,18 +32,14 @@ PASSWORD = "a long enough passphrase"
 @pytest.fixture
 def server(settings: Settings, actor: Actor, sqlite_source: Path) -> Settings:
     """A server-mode catalog: a crawled source, a published dataset owned by olga, and people in every role."""
-    register(settings, "shop", f"sqlite:///{sqlite_source}")
-    crawl(settings, "shop")
-    rng = np.random.default_rng(1)
-    publish(settings, actor, "team/scores", data=pa.table({"id": np.arange(50), "score": rng.random(50)}))
+    governed = governed_catalog(settings, actor, sqlite_source, {
+        "ana": ["analyst"], "bob": [], "vic": ["viewer"], "ada": ["admin"], "nob": [], "stella": ["steward"],
+        "olga": ["owner"]}, rows=50)
     with session_scope(settings) as session:
-        for name, roles in (("ana", ["analyst"]), ("bob", []), ("vic", ["viewer"]), ("ada", ["admin"]),
-                            ("nob", []), ("stella", ["steward"]), ("olga", ["owner"])):
-            add_user(session, actor, name, roles)
         add_group(session, actor, "risk", ["analyst"])
         set_member(session, actor, "risk", "bob", True)
         stewardship.change(session, actor, "team/scores", "owner", "olga", "add")
-    return dataclasses.replace(settings, mode="server", secret_key="x" * 8 + "0123456789abcdefghijklmnopqrstuv")
+    return governed
 
 
 def client_for(settings: Settings, user: str) -> TestClient:

@@ -27,20 +27,14 @@ from catalog.principals import add_grant, add_user, create_token
 from catalog.publish import PublishOptions, publish
 from catalog.serve import check_server_secrets
 from catalog.settings import Settings
-from tests.helpers import crawl, register
+from tests.helpers import crawl, governed_catalog, register
 
 
 @pytest.fixture
 def server(settings: Settings, actor: Actor, sqlite_source: Path) -> Settings:
     """A server-mode catalog with a crawled source, one published dataset and four users."""
-    register(settings, "shop", f"sqlite:///{sqlite_source}")
-    crawl(settings, "shop")
-    rng = np.random.default_rng(1)
-    publish(settings, actor, "team/scores", data=pa.table({"id": np.arange(300), "score": rng.random(300)}))
-    with session_scope(settings) as session:
-        for name, roles in (("ana", ["analyst"]), ("vic", ["viewer"]), ("ada", ["admin"]), ("nob", [])):
-            add_user(session, actor, name, roles)
-    return dataclasses.replace(settings, mode="server", secret_key="x" * 8 + "0123456789abcdefghijklmnopqrstuv")
+    return governed_catalog(settings, actor, sqlite_source,
+                            {"ana": ["analyst"], "vic": ["viewer"], "ada": ["admin"], "nob": []})
 
 
 def token_for(settings: Settings, user: str) -> str:

@@ -17,6 +17,7 @@ from catalog.models import AuditEvent
 from catalog.principals import add_user, set_user
 from catalog.settings import Settings
 from catalog.web_auth import COOKIE
+from tests.helpers import server_mode
 
 PASSWORD = "a long enough passphrase"
 ORIGIN = {"Origin": "http://testserver"}
@@ -26,7 +27,7 @@ ORIGIN = {"Origin": "http://testserver"}
 def server(settings: Settings) -> Settings:
     with session_scope(settings) as session:
         add_user(session, Actor.local(), "ana", ["analyst"], password=PASSWORD)
-    return dataclasses.replace(settings, mode="server", secret_key="k" * 8 + "0123456789abcdefghijklmnopqrstuv")
+    return server_mode(settings)
 
 
 def browser(settings: Settings) -> TestClient:
