@@ -8,12 +8,17 @@ on every read would cost more than reading it.
 
 `refs/<catalog>.json` remembers which hash a pinned reference (`v3`, a hash prefix) resolved to, per catalog, so a
 repeated `get` of a pinned version makes no network call at all. `latest` is never pinned: it is asked each time.
+
+Bytes arrive through an `Incoming` entry: appended to a temporary file in the cache folder and hashed on a second
+thread as they land (sha256 of a gigabyte is ~0.6 s of CPU, which inline would add to the download). The entry
+becomes visible only in `commit`, after the size and the hash matched; anything else removes the temporary file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import mmap
 import os
 import tempfile
 import threading
@@ -22,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_DIR = "~/.cache/catalog"
+NOTIFY_STEP = 4 * 1024 * 1024  # the hashing thread wakes per 4 MiB arrived, not per 64 KiB network read
+HASH_STEP = 8 * 1024 * 1024  # and hashes 8 MiB per call: few GIL hand-overs, the GIL is released while it hashes
 
 
 def default_cache_dir() -> Path:
@@ -73,24 +80,23 @@ class VersionCache:
             except OSError:
                 pass
 
-    def store(self, sha: str, chunks: Iterable[bytes]) -> Path:
+    def receive(self, sha: str, size: int) -> Incoming:
+        """A temporary entry for `size` bytes that should hash to `sha` (use it in a `with` block)."""
+        return Incoming(self, sha, size)
+
+    def store(self, sha: str, chunks: Iterable[bytes], size: int) -> Path:
         """Write streamed bytes, hashing them; the entry appears only when the hash matches."""
+        with self.receive(sha, size) as incoming:
+            for chunk in chunks:
+                incoming.write(chunk)
+            incoming.finish()
+            return incoming.commit()
+
+    def _commit(self, partial: Path, sha: str) -> Path:
+        """Make a verified temporary file the entry for `sha`: read-only, renamed atomically, then stamped."""
         target = self.path_of(sha)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        handle, partial_name = tempfile.mkstemp(dir=target.parent, suffix=".part")
-        partial = Path(partial_name)
-        try:
-            with os.fdopen(handle, "wb") as writer:
-                for chunk in chunks:
-                    digest.update(chunk)
-                    writer.write(chunk)
-            if digest.hexdigest() != sha:
-                raise CorruptDownload(f"downloaded bytes hash to {digest.hexdigest()[:12]}, not {sha[:12]}")
-            partial.chmod(0o444)
-            os.replace(partial, target)
-        finally:
-            partial.unlink(missing_ok=True)
+        partial.chmod(0o444)
+        os.replace(partial, target)
         self._stamp_path(sha).write_text(json.dumps(self._stamp(target)))
         return target
 
@@ -114,3 +120,121 @@ class VersionCache:
             with os.fdopen(handle, "w") as writer:
                 json.dump(known, writer)
             os.replace(partial, self.refs_file)
+
+
+class Incoming:
+    """A version's bytes while they arrive, in a temporary file next to their entry.
+
+    `write` appends (the caller's thread); a second thread hashes what has arrived, reading it back through a
+    read-only memory map of the same file (page cache, no copy; queueing the 64 KiB network chunks instead
+    would mean one GIL hand-over per chunk). `finish` checks the size and the hash, `commit` turns the file
+    into the cache entry; leaving the `with` block without `commit` deletes it, so a partial file is never an
+    entry.
+    """
+
+    def __init__(self, cache: VersionCache, sha: str, size: int) -> None:
+        self.sha, self.size, self._cache = sha, size, cache
+        self.arrived = 0
+        self._ended = False
+        self._verified = False
+        self._error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._digest = hashlib.sha256()
+        cache.path_of(sha).parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=cache.path_of(sha).parent, suffix=".part")
+        self._fd = handle  # -1 once closed
+        self._partial: Path | None = Path(name)
+        self._map: mmap.mmap | None = None
+        try:
+            os.ftruncate(handle, size)  # the map covers the whole file from the start
+            self._map = mmap.mmap(handle, size, access=mmap.ACCESS_READ) if size else None
+        except BaseException:
+            self.close()
+            raise
+        self._hasher = threading.Thread(target=self._hash_arrivals, name="cache-hash", daemon=True)
+        self._hasher.start()
+
+    def __enter__(self) -> Incoming:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def write(self, chunk: bytes) -> None:
+        """Append bytes; more than the announced size is a corrupt download, not a bigger file."""
+        end = self.arrived + len(chunk)
+        if end > self.size:
+            raise CorruptDownload(f"the catalog sent more than the {self.size:,} bytes it announced")
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(self._fd, view):]
+        crossed = end // NOTIFY_STEP != self.arrived // NOTIFY_STEP
+        self.arrived = end
+        if crossed:
+            with self._changed:
+                self._changed.notify_all()
+
+    def _wait_past(self, end: int) -> tuple[int, bool]:
+        """Block until `end` bytes have arrived or the download ended; returns (arrived, ended)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.arrived >= end or self._ended)
+            return self.arrived, self._ended
+
+    def finish(self) -> None:
+        """The download is over: wait for the hash, then check the size and the hash."""
+        self._end()
+        if self._error is not None:
+            raise self._error
+        if self.arrived != self.size:
+            raise CorruptDownload(f"received {self.arrived:,} of the {self.size:,} bytes announced")
+        if self._digest.hexdigest() != self.sha:
+            raise CorruptDownload(f"downloaded bytes hash to {self._digest.hexdigest()[:12]}, not {self.sha[:12]}")
+        self._verified = True
+
+    def commit(self) -> Path:
+        """Turn the verified file into the cache entry."""
+        if not self._verified or self._partial is None:
+            raise RuntimeError("commit before a successful finish")
+        self._close_file()
+        partial, self._partial = self._partial, None
+        return self._cache._commit(partial, self.sha)
+
+    def close(self) -> None:
+        """Stop the hashing thread, unmap, and delete the temporary file unless it was committed."""
+        self._end()
+        self._close_file()
+        if self._map is not None:
+            self._map.close()
+            self._map = None
+        if self._partial is not None:
+            self._partial.unlink(missing_ok=True)
+            self._partial = None
+
+    def _end(self) -> None:
+        """No more bytes will come: let the hashing thread finish what has arrived, and wait for it."""
+        with self._changed:
+            self._ended = True
+            self._changed.notify_all()
+        if getattr(self, "_hasher", None) is not None and self._hasher is not threading.current_thread():
+            self._hasher.join()
+
+    def _close_file(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def _hash_arrivals(self) -> None:
+        """Hash what has arrived, in steps of `HASH_STEP`, until the download ends."""
+        hashed = 0
+        try:
+            with memoryview(self._map if self._map is not None else b"") as data:
+                while True:
+                    arrived, ended = self._wait_past(hashed + HASH_STEP)
+                    while hashed < arrived:
+                        step = min(arrived, hashed + HASH_STEP)
+                        self._digest.update(data[hashed:step])
+                        hashed = step
+                    if ended and hashed >= self.arrived:
+                        return
+        except BaseException as exc:  # reported by `finish`
+            self._error = exc

@@ -165,3 +165,54 @@ def test_versions_live_on_an_s3_remote_and_come_back_after_the_cache_is_lost(
         with Client(str(remote_home.home), cache_dir=tmp_path / "cache") as client:
             assert client.get("team/scores", "v1").equals(table())
         assert cached.exists()
+
+
+
+def _cache_files(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "objects").rglob("*") if p.is_file())
+
+
+def test_bytes_that_do_not_hash_are_refused_and_nothing_is_cached(settings: Settings, actor: Actor,
+                                                                  tmp_path: Path,
+                                                                  server: tuple[str, CountingApp]) -> None:
+    url, _ = server
+    version = publish(settings, actor, "team/scores", data=table(20_000))["version"]
+    served = VersionRepo(settings).cache_path(version["md5"])
+    served.chmod(0o644)
+    data = bytearray(served.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # the server's copy went bad after publishing
+    served.write_bytes(bytes(data))
+    with Client(url, cache_dir=tmp_path / "cache") as client:
+        with pytest.raises(ClientError) as refused:
+            client.get("team/scores", "v1")
+        assert refused.value.status == 502 and "nothing was cached" in str(refused.value)
+        assert _cache_files(tmp_path / "cache") == []
+        with pytest.raises(ClientError):
+            client.download("team/scores", "v1", tmp_path / "out")
+        assert _cache_files(tmp_path / "cache") == []
+
+
+def test_an_incoming_entry_checks_size_and_hash_before_it_becomes_an_entry(tmp_path: Path) -> None:
+    import hashlib
+
+    from catalog.client_cache import CorruptDownload, VersionCache
+
+    cache = VersionCache(tmp_path / "cache", "test")
+    body = os.urandom(9 * 1024 * 1024 + 5)  # more than one hashing step, not a multiple of one
+    sha = hashlib.sha256(body).hexdigest()
+    with pytest.raises(CorruptDownload, match="received"), cache.receive(sha, len(body)) as short:
+        short.write(body[:100])
+        short.finish()
+    with pytest.raises(CorruptDownload, match="more than"), cache.receive(sha, 10) as long:
+        long.write(body[:11])
+    with pytest.raises(CorruptDownload, match="hash to"), cache.receive(sha, len(body)) as altered:
+        altered.write(body[:-1] + bytes([body[-1] ^ 1]))
+        altered.finish()
+    assert _cache_files(tmp_path / "cache") == [] and cache.valid(sha) is None
+    with cache.receive(sha, len(body)) as incoming:
+        for start in range(0, len(body), 65536):
+            incoming.write(body[start:start + 65536])
+        incoming.finish()
+        path = incoming.commit()
+    assert path.read_bytes() == body and cache.valid(sha) == path
+    assert _cache_files(tmp_path / "cache") == [f"{sha}.ok", f"{sha}.parquet"]
