@@ -52,7 +52,10 @@ def get_actor(request: Request) -> Actor:
     from catalog.web_auth import COOKIE, session_user
 
     cookie = request.cookies.get(COOKIE)
-    if cookie:
+    # A browser session opens pages and API reads; API writes need a token, so no form or script on another
+    # site can ride the cookie into one (the page forms carry CSRF tokens instead).
+    api_write = request.url.path.startswith("/api/") and request.method not in ("GET", "HEAD")
+    if cookie and not api_write:
         with session_scope(settings) as session:
             found = session_user(session, cookie)
             if found is not None:

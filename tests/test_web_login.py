@@ -124,3 +124,11 @@ def test_an_sso_proxy_is_believed_only_with_its_shared_secret(server: Settings) 
     assert stranger.status_code == 401 and "no active account" in stranger.json()["error"]
     with pytest.raises(InvalidInput, match="CATALOG_TRUSTED_PROXY_SECRET"):
         check_server_secrets(dataclasses.replace(proxied, trusted_proxy_secret="short"))
+
+
+def test_a_browser_session_reads_the_api_but_cannot_write_through_it(server: Settings) -> None:
+    client = browser(server)
+    sign_in(client)
+    assert client.get("/api/v1/datasets").status_code == 200
+    write = client.post("/api/v1/tags", json={"dataset": "x/y", "value": "t", "action": "add"}, headers=ORIGIN)
+    assert write.status_code == 401
