@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
-from catalog import audit, versions
+from catalog import versions
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 from catalog.errors import InvalidInput
@@ -47,14 +47,8 @@ def api_resolve(dataset: str = NameQuery, version: str = Query("latest", max_len
 def api_data(request: Request, dataset: str = NameQuery, version: str = Query("latest", max_length=80),
              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> FileResponse:
     """The version's Parquet bytes (needs the right to read the data)."""
-    found, path = versions.version_file(request.app.state.settings, session, actor, dataset, version)
-    versions.require_pii_access(actor, dataset, found)
-    audit.record(session, actor, "version.fetch", f"{dataset}@v{found.number}", {"sha256": found.content_hash},
-                 remote=request.client.host if request.client else None)
-    if actor.governed:
-        from catalog.principals import touch_grants
-
-        touch_grants(session, actor, dataset, "read_data")
+    found, path = versions.fetch_version(request.app.state.settings, session, actor, dataset, version,
+                                         request.client.host if request.client else None)
     leaf = dataset.rsplit("/", 1)[-1]
     return _VersionFile(path, media_type="application/vnd.apache.parquet",
                         filename=f"{leaf}-v{found.number}.parquet",

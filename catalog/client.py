@@ -373,16 +373,11 @@ class _Local:
 
     def stream(self, name: str, version: str) -> Iterator[bytes]:
         from catalog.db import session_scope
-        from catalog.versions import version_file
+        from catalog.versions import fetch_version
 
         def locate() -> Path:
-            from catalog import audit
-
             with session_scope(self.settings) as session:
-                found, path = version_file(self.settings, session, self.actor, name, version)
-                audit.record(session, self.actor, "version.fetch", f"{name}@v{found.number}",
-                             {"sha256": found.content_hash}, remote="local")
-                return path
+                return fetch_version(self.settings, session, self.actor, name, version, "local")[1]
 
         path = self._guard(locate)
         with open(path, "rb") as reader:

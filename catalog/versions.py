@@ -129,6 +129,23 @@ def require_pii_access(actor: Actor, name: str, version: DatasetVersion) -> None
                                f"fetching it needs read_pii; ask for it at /access?dataset={name}")
 
 
+def fetch_version(settings: Settings, session: Session, actor: Actor, name: str, ref: str, remote: str | None
+                  ) -> tuple[DatasetVersion, Path]:
+    """The file of a version someone is taking away (the API download, the local client): `version_file` plus
+    the personal-data gate, the audit line (who, which version, from where) and the grant's "last used"."""
+    from catalog import audit
+
+    version, path = version_file(settings, session, actor, name, ref)
+    require_pii_access(actor, name, version)
+    audit.record(session, actor, "version.fetch", f"{name}@v{version.number}", {"sha256": version.content_hash},
+                 remote=remote)
+    if actor.governed:
+        from catalog.principals import touch_grants
+
+        touch_grants(session, actor, name, "read_data")
+    return version, path
+
+
 def diff_versions(settings: Settings, session: Session, actor: Actor, name: str, old: str, new: str
                   ) -> dict[str, Any]:
     """Schema, row count and per-column drift between two versions (statistics only, no values)."""
