@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +10,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import uvicorn
 
 from catalog.access import Actor
 from catalog.app import create_app
@@ -21,6 +17,7 @@ from catalog.client import Client, ClientError
 from catalog.publish import publish
 from catalog.settings import Settings
 from catalog.version_repo import VersionRepo
+from tests.helpers import live_server
 
 
 def table(rows: int = 3000, seed: int = 1) -> pa.Table:
@@ -42,25 +39,11 @@ class CountingApp:
         await self.app(scope, receive, send)  # type: ignore[operator]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def server(settings: Settings) -> Iterator[tuple[str, CountingApp]]:
     counting = CountingApp(create_app(settings))
-    port = _free_port()
-    running = uvicorn.Server(uvicorn.Config(counting, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not running.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", counting
-    running.should_exit = True
-    thread.join(timeout=5)
+    with live_server(counting) as url:
+        yield url, counting
 
 
 def test_get_is_exact_verified_and_cached(settings: Settings, actor: Actor, server: tuple[str, CountingApp],
