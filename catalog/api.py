@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from catalog import classifications, datasets, descriptions, sources, stewardship
+from catalog import classifications, dataset_access, datasets, descriptions, sources, stewardship, usage
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
 
@@ -75,6 +75,20 @@ def api_datasets(
 def api_dataset(name: str, session: Session = Depends(get_session),
                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return datasets.get_dataset(session, actor, name)
+
+
+@router.get("/api/v1/usage", tags=["datasets"])
+def api_usage(days: int = Query(usage.DEFAULT_DAYS, ge=1, le=usage.MAX_DAYS), limit: int = Query(10, ge=1, le=100),
+              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """The most used datasets: published versions fetched plus runs that read them, per dataset."""
+    return usage.most_used(session, actor, days=days, limit=limit)
+
+
+@router.get("/api/v1/access/dataset", tags=["governance"])
+def api_dataset_access(dataset: str = Query(..., max_length=1000), session: Session = Depends(get_session),
+                       actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """The caller's own rights on one dataset, their pending requests on it, and what they may still ask for."""
+    return dataset_access.access_summary(session, actor, dataset)
 
 
 class LabelDecision(BaseModel):

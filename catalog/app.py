@@ -23,12 +23,13 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
     PublishRejected,
+    TooLarge,
     Unauthenticated,
 )
 from catalog.settings import Settings, load_settings
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
-          PublishRejected: 422}
+          TooLarge: 413, PublishRejected: 422}
 
 
 def _status_of(exc: CatalogError) -> int:
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api import router as api_router
     from catalog.api_governance import router as governance_router
     from catalog.api_lineage import router as lineage_router
+    from catalog.api_review import router as review_router
     from catalog.api_versions import router as versions_router
     from catalog.deps import csrf_guard
     from web.routes import render_error
@@ -49,6 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from web.routes_auth import router as auth_router
     from web.routes_governance import router as governance_pages_router
     from web.routes_lineage import router as lineage_pages_router
+    from web.routes_publish import router as publish_pages_router
+    from web.routes_review import router as review_pages_router
     from web.routes_versions import router as version_pages_router
 
     settings = settings or load_settings()
@@ -61,12 +65,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(versions_router)
     app.include_router(lineage_router)
     app.include_router(governance_router)
+    app.include_router(review_router)
     pages = [Depends(csrf_guard)]  # every form post of a signed-in browser carries its session's token
     app.include_router(auth_router, dependencies=pages)
     app.include_router(page_router, dependencies=pages)
     app.include_router(version_pages_router, dependencies=pages)
+    app.include_router(publish_pages_router, dependencies=pages)
     app.include_router(lineage_pages_router, dependencies=pages)
     app.include_router(governance_pages_router, dependencies=pages)
+    app.include_router(review_pages_router, dependencies=pages)
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
 

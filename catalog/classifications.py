@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from annotator.pii import LABELS, SUGGEST_THRESHOLD, Finding, mask_value
@@ -144,7 +144,14 @@ def mask_profile_column(session: Session, dataset_id: int, column: str, label: s
         profile.columns = {**profile.columns, column: restrict_profile(current, masked)}
 
 
-def label_view(row: Classification) -> dict[str, Any]:
+VIEW_FIELDS = (Classification.column_name, Classification.label, Classification.status, Classification.confidence,
+               Classification.match_share, Classification.evidence, Classification.classifier,
+               Classification.decided_by, Classification.decided_at, Classification.comment,
+               Classification.evaluated_at)
+
+
+def label_view(row: Classification | Row[Any]) -> dict[str, Any]:
+    """The API shape of a label (an ORM object, or a row of `VIEW_FIELDS`)."""
     return {
         "column": row.column_name, "label": row.label, "status": row.status,
         "confidence": row.confidence, "match_share": row.match_share, "evidence": list(row.evidence or []),
@@ -155,8 +162,9 @@ def label_view(row: Classification) -> dict[str, Any]:
 
 
 def labels_of(session: Session, dataset_id: int) -> dict[str, list[dict[str, Any]]]:
-    """Every label of a dataset by column, strongest first (rejected ones included, for the record)."""
-    rows = session.scalars(select(Classification).where(Classification.dataset_id == dataset_id)
+    """Every label of a dataset by column, strongest first (rejected ones included, for the record); read as plain
+    rows, since a wide dataset may have one or more per column and ORM objects would only be copied into dicts."""
+    rows = session.execute(select(*VIEW_FIELDS).where(Classification.dataset_id == dataset_id)
                            .order_by(Classification.column_name, Classification.label))
     by_column: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

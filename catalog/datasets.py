@@ -5,6 +5,7 @@ These return plain dicts; the JSON API serialises them and the pages render them
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -15,12 +16,14 @@ from catalog.classifications import active_labels, labels_of
 from catalog.descriptions import TABLE, descriptions_of, effective
 from catalog.errors import InvalidInput, NotFound
 from catalog.lineage_graph import dataset_lineage
-from catalog.models import Dataset, SchemaVersion, Source
+from catalog.models import Column, Dataset, SchemaVersion, Source
 from catalog.profiles import current_profile, profile_for
 from catalog.stewardship import stewardship_of
 from catalog.versions import published_versions
 
 DATASET_KINDS = ("table", "view", "collection", "file_set")
+COLUMN_FIELDS = (Column.name, Column.ordinal, Column.native_type, Column.normalized_type, Column.nullable,
+                 Column.is_primary_key, Column.foreign_key, Column.nested_path, Column.native_comment, Column.stats)
 MAX_PAGE = 500
 ORDERS = ("name", "recent")
 
@@ -66,8 +69,6 @@ def list_datasets(session: Session, actor: Actor, *, source: str | None = None, 
 
 
 def _column_counts(session: Session, ids: list[int]) -> dict[int, int]:
-    from catalog.models import Column
-
     if not ids:
         return {}
     query = select(Column.dataset_id, func.count()).where(Column.dataset_id.in_(ids)).group_by(Column.dataset_id)
@@ -93,28 +94,29 @@ def dataset_summary(dataset: Dataset, column_count: int, written: dict[str, Any]
 
 
 def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
-    """One dataset with columns and schema history (the `catalog show --json` shape)."""
+    """One dataset with columns and schema history (the `catalog show --json` shape).
+
+    Every per-column part (columns, labels, descriptions, the profile) is read for all columns at once, so the
+    statements a dataset costs do not grow with its columns (tests/test_dataset_page_queries.py holds that).
+    Columns are read as plain rows, not ORM objects: a 500-column dataset would otherwise build 500 of them.
+    """
     require(actor, Action.READ_METADATA, Resource.dataset(name))
     dataset = session.scalar(
         select(Dataset).where(Dataset.name == name, visible_datasets(actor, Action.READ_METADATA))
-        .options(selectinload(Dataset.columns), selectinload(Dataset.schema_versions))
+        .options(selectinload(Dataset.schema_versions))
     )
     if dataset is None:
         raise NotFound(f"dataset '{name}' does not exist")
+    columns = session.execute(select(*COLUMN_FIELDS).where(Column.dataset_id == dataset.id)
+                              .order_by(Column.ordinal)).all()
     labels = labels_of(session, dataset.id)
+    active = {column: active_labels(found) for column, found in labels.items()}
     written = descriptions_of(session, dataset.id)
     profile = current_profile(session, dataset)
-    shows_values = can(actor, Action.READ_DATA, Resource.dataset(name))
-    shows_pii = can(actor, Action.READ_PII, Resource.dataset(name))
-
-    def sees_values(column: str) -> bool:
-        """Sampled values (even masked) of a column labelled personal data need read_pii as well."""
-        personal = any(lb.startswith("pii.") for lb in active_labels(labels.get(column, [])))
-        return shows_values and (shows_pii or not personal)
-
     column_profiles = (profile or {}).pop("columns", {})
+    sees_values = _value_reader(actor, name, active)
     return {
-        **dataset_summary(dataset, len(dataset.columns), written.get(TABLE)),
+        **dataset_summary(dataset, len(columns), written.get(TABLE)),
         "written_description": written.get(TABLE),
         **stewardship_of(session, [dataset.id]).get(dataset.id, {"tags": [], "owners": []}),
         "properties": dict(dataset.properties or {}),
@@ -127,17 +129,30 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
                 "name": c.name, "ordinal": c.ordinal, "type": c.native_type, "normalized_type": c.normalized_type,
                 "nullable": c.nullable, "primary_key": c.is_primary_key, "foreign_key": c.foreign_key,
                 "nested_path": c.nested_path, **_column_description(c.native_comment, written.get(c.name)),
-                "classifications": active_labels(labels.get(c.name, [])), "labels": labels.get(c.name, []),
+                "classifications": active.get(c.name, []), "labels": labels.get(c.name, []),
                 "stats": c.stats, "profile": profile_for(column_profiles.get(c.name), sees_values(c.name)),
             }
-            for c in dataset.columns
+            for c in columns
         ],
-        "classifications": sorted({lb for c in dataset.columns for lb in active_labels(labels.get(c.name, []))}),
+        "classifications": sorted({lb for c in columns for lb in active.get(c.name, [])}),
         "profile": profile,
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
         "versions": published_versions(session, name),
         "lineage": dataset_lineage(session, actor, name),
     }
+
+
+def _value_reader(actor: Actor, name: str, active: dict[str, list[str]]) -> Callable[[str], bool]:
+    """Whether the actor may see a column's sampled values: read_data, and read_pii as well for a column labelled
+    personal data (even masked values)."""
+    shows_values = can(actor, Action.READ_DATA, Resource.dataset(name))
+    shows_pii = can(actor, Action.READ_PII, Resource.dataset(name))
+
+    def sees_values(column: str) -> bool:
+        personal = any(lb.startswith("pii.") for lb in active.get(column, ()))
+        return shows_values and (shows_pii or not personal)
+
+    return sees_values
 
 
 def _column_description(comment: str | None, written: dict[str, Any] | None) -> dict[str, Any]:

@@ -83,12 +83,35 @@ def _proxy_user(request: Request, settings: Settings) -> str | None:
     return name
 
 
+PAGE_FORM_BYTES = 256 * 1024  # the largest page form (a description, a suite's JSON) is far smaller
+
+
+def _bound_page_form(request: Request) -> None:
+    """Page forms are small url-encoded posts; only routes that stream uploads (`streams_uploads`, the publish
+    page) take multipart bodies. Checked before anything parses the body, since Starlette would otherwise spool
+    a multipart file of any size to the temporary folder, or hold a url-encoded body of any size in memory."""
+    from catalog.errors import InvalidInput, TooLarge
+
+    if getattr(request, "streams_uploads", False):
+        return
+    if request.headers.get("content-type", "").lower().startswith("multipart/"):
+        raise InvalidInput("this page takes a plain form post, not a file upload")
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise InvalidInput("a form post needs a Content-Length header")
+    if int(length) > PAGE_FORM_BYTES:
+        raise TooLarge(f"a page form is limited to {PAGE_FORM_BYTES // 1024} KiB")
+
+
 async def csrf_guard(request: Request) -> None:
     """Form posts of a signed-in browser must carry that session's CSRF token (field `csrf_token`), on top of
-    the same-origin check of each route. Bearer-token callers carry no ambient credentials and need none."""
+    the same-origin check of each route. Bearer-token callers carry no ambient credentials and need none.
+    Every page post is also bounded in size first (`_bound_page_form`)."""
     from catalog.errors import PermissionDenied
     from catalog.web_auth import COOKIE, csrf_matches, session_user
 
+    if request.method == "POST":
+        _bound_page_form(request)
     settings: Settings = request.app.state.settings
     if request.method != "POST" or settings.mode != "server" or request.headers.get("authorization"):
         return

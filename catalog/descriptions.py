@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from catalog import audit
@@ -142,7 +142,13 @@ def accept_all(session: Session, actor: Actor, dataset_name: str) -> dict[str, A
     return {"dataset": dataset_name, "accepted": result.rowcount}
 
 
-def description_view(row: Description) -> dict[str, Any]:
+VIEW_FIELDS = (Description.column_name, Description.text, Description.source, Description.status,
+               Description.confidence, Description.prompt_version, Description.fallback, Description.ai_text,
+               Description.decided_by, Description.decided_at, Description.updated_at)
+
+
+def description_view(row: Description | Row[Any]) -> dict[str, Any]:
+    """The API shape of a stored description (an ORM object, or a row of `VIEW_FIELDS`)."""
     return {
         "column": row.column_name or None, "text": row.text, "source": row.source, "status": row.status,
         "confidence": row.confidence, "prompt_version": row.prompt_version, "fallback": row.fallback,
@@ -153,7 +159,9 @@ def description_view(row: Description) -> dict[str, Any]:
 
 
 def descriptions_of(session: Session, dataset_id: int) -> dict[str, dict[str, Any]]:
-    rows = session.scalars(select(Description).where(Description.dataset_id == dataset_id))
+    """Every stored description of a dataset by column ("" for the dataset), read as plain rows: a wide dataset has
+    one per column, and building an ORM object for each only to copy it into a dict costs twice as much."""
+    rows = session.execute(select(*VIEW_FIELDS).where(Description.dataset_id == dataset_id))
     return {row.column_name: description_view(row) for row in rows}
 
 

@@ -21,6 +21,10 @@ class PermissionDenied(CatalogError):
     """The acting principal may not do this."""
 
 
+class TooLarge(CatalogError):
+    """A request body over the limit for what it carries (a page form, an upload)."""
+
+
 class Conflict(CatalogError):
     """Someone else changed the thing first (two publishes of one dataset at once); retry on top of theirs."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,15 @@ from catalog.settings import Settings
 from catalog.sources import add_source
 
 LOCAL = Actor.local()
+
+
+OWN_SCRIPT = re.compile(r'<script src="/static/[\w./-]+\.js" defer></script>')
+
+
+def foreign_scripts(html: str) -> list[str]:
+    """Script tags in a page other than the catalog's own static files (which carry no inline code): text from a
+    source or a person that reached the page as a tag instead of escaped text shows up here."""
+    return re.findall(r"<script[^>]*>", OWN_SCRIPT.sub("", html))
 
 
 def run_sql(url: str, *statements: str) -> None:

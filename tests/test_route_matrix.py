@@ -32,6 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from catalog import access_requests, stewardship
 from catalog.access import Actor
@@ -39,6 +40,7 @@ from catalog.app import create_app
 from catalog.auth import actor_for
 from catalog.client import Client
 from catalog.db import migrate, session_scope
+from catalog.models import Classification, Dataset, Description
 from catalog.openlineage import ingest
 from catalog.principals import add_grant, add_user, create_token, find_user
 from catalog.publish import publish
@@ -90,11 +92,15 @@ POLICY: dict[tuple[str, str], dict[str, Expected]] = {
     ("GET", "/api/v1/sources"): EVERYONE,
     ("GET", "/api/v1/sources/{name}"): EVERYONE,  # `discover` on the catalog and its sources is every user's
     ("GET", "/api/v1/datasets"): EVERYONE,
+    ("GET", "/api/v1/usage"): EVERYONE,  # a ranking filtered to what the caller may discover
+    ("GET", "/api/v1/access/dataset"): only("viewer", "analyst", "publisher", "owner", "steward", "admin", deny=404),
     ("GET", "/api/v1/datasets/{name:path}"): METADATA,
     ("GET", "/api/v1/classifications"): EVERYONE,
     ("POST", "/api/v1/classifications"): MANAGE,
     ("POST", "/api/v1/descriptions"): MANAGE,
     ("POST", "/api/v1/descriptions/accept-all"): MANAGE,
+    ("GET", "/api/v1/review"): EVERYONE,  # a listing: rows need read_metadata on their dataset (the SQL filter)
+    ("POST", "/api/v1/review/decisions"): MANAGE,  # descriptions.decide / classifications.decide need manage
     ("POST", "/api/v1/tags"): MANAGE,
     ("POST", "/api/v1/owners"): MANAGE,
     # versions
@@ -136,11 +142,16 @@ POLICY: dict[tuple[str, str], dict[str, Expected]] = {
     ("GET", "/sources/{name}"): EVERYONE,
     ("POST", "/descriptions"): MANAGE,
     ("POST", "/descriptions/accept-all"): MANAGE,
+    ("GET", "/review"): EVERYONE,
+    ("POST", "/review/decisions"): MANAGE,
+    ("POST", "/review/edit"): MANAGE,
     ("GET", "/versions"): METADATA,
     ("GET", "/versions/diff"): DATA,
     ("GET", "/suites"): METADATA,
     ("POST", "/suites"): MANAGE,
     ("POST", "/suites/reset"): MANAGE,
+    ("GET", "/publish"): PUBLISH,  # the form: for whoever may publish somewhere (an owner on the datasets they own)
+    ("POST", "/publish"): PUBLISH,
     ("GET", "/lineage"): METADATA,
     ("GET", "/models"): EVERYONE,
     ("GET", "/models/detail"): METADATA,
@@ -212,11 +223,47 @@ def _page_form(path: str, **values: Any) -> Call:
     return Call(path, data=values, headers=dict(SAME_ORIGIN))
 
 
+def _page_upload(path: str, file: tuple[str, bytes], **values: Any) -> Call:
+    """A multipart form post as a browser sends it (text fields, then the file), encoded by httpx."""
+    import httpx
+
+    encoded = httpx.Request("POST", f"http://testserver{path}", data=values, files={"file": file})
+    return Call(path, content=encoded.read(),
+                headers={**SAME_ORIGIN, "Content-Type": encoded.headers["content-type"]})
+
+
+REVIEW_LABEL = "pii.iban"  # on DATASET's `score` column; no other case decides it
+
+
+def _open_suggestion(w: World, kind: str) -> dict[str, str]:
+    """(Re)open one AI suggestion on DATASET and name it as a review item. Deciding closes a suggestion and the
+    review routes decide only open ones, so each case reopens its target: a refusal then comes from the rights,
+    never from a suggestion another role's case already decided."""
+    with session_scope(w.settings) as session:
+        dataset_id = session.scalar(select(Dataset.id).where(Dataset.name == DATASET))
+        if kind == "label":
+            label = session.scalar(select(Classification).where(
+                Classification.dataset_id == dataset_id, Classification.column_name == "score",
+                Classification.label == REVIEW_LABEL)) or Classification(
+                dataset_id=dataset_id, column_name="score", label=REVIEW_LABEL, evidence=[])
+            label.status, label.confidence, label.decided_by, label.decided_at = "suggested", 0.9, None, None
+            session.add(label)
+            return {"kind": "label", "dataset": DATASET, "column": "score", "label": REVIEW_LABEL}
+        text = session.scalar(select(Description).where(Description.dataset_id == dataset_id,
+                                                        Description.column_name == "")) or Description(
+            dataset_id=dataset_id, column_name="")
+        text.text, text.source, text.status, text.decided_by = "Churn scores.", "ai:matrix/1", "suggested", None
+        session.add(text)
+        return {"kind": "description", "dataset": DATASET, "column": ""}
+
+
 REQUESTS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("GET", "/api/v1/search"): lambda w, r: Call("/api/v1/search", {"q": "scores", "mode": "keyword"}),
     ("GET", "/api/v1/sources"): lambda w, r: Call("/api/v1/sources"),
     ("GET", "/api/v1/sources/{name}"): lambda w, r: Call(f"/api/v1/sources/{SOURCE}"),
     ("GET", "/api/v1/datasets"): lambda w, r: Call("/api/v1/datasets"),
+    ("GET", "/api/v1/usage"): lambda w, r: Call("/api/v1/usage", {"days": "7"}),
+    ("GET", "/api/v1/access/dataset"): lambda w, r: Call("/api/v1/access/dataset", {"dataset": DATASET}),
     ("GET", "/api/v1/datasets/{name:path}"): lambda w, r: Call(f"/api/v1/datasets/{DATASET}"),
     ("GET", "/api/v1/classifications"): lambda w, r: Call("/api/v1/classifications", {"status": "all"}),
     ("POST", "/api/v1/classifications"): lambda w, r: Call("/api/v1/classifications", json={
@@ -225,6 +272,9 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Call]] = {
         "dataset": DATASET, "column": "score", "decision": "edit", "text": "The churn score, 0 to 1."}),
     ("POST", "/api/v1/descriptions/accept-all"): lambda w, r: Call("/api/v1/descriptions/accept-all",
                                                                    json={"dataset": DATASET}),
+    ("GET", "/api/v1/review"): lambda w, r: Call("/api/v1/review", {"dataset": "scores"}),
+    ("POST", "/api/v1/review/decisions"): lambda w, r: Call("/api/v1/review/decisions", json={
+        "decision": "accept", "items": [_open_suggestion(w, "label")]}),
     ("POST", "/api/v1/tags"): lambda w, r: Call("/api/v1/tags", json={"dataset": DATASET, "value": "matrix",
                                                                      "action": "add"}),
     ("POST", "/api/v1/owners"): lambda w, r: Call("/api/v1/owners", json={"dataset": DATASET, "value": "olga",
@@ -282,11 +332,20 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("POST", "/descriptions"): lambda w, r: _page_form("/descriptions", dataset=DATASET, column="id",
                                                        decision="edit", text="Row number."),
     ("POST", "/descriptions/accept-all"): lambda w, r: _page_form("/descriptions/accept-all", dataset=DATASET),
+    ("GET", "/review"): lambda w, r: Call("/review", {"kind": "labels"}),
+    ("POST", "/review/decisions"): lambda w, r: _page_form(  # a checkbox value: the item as a JSON list
+        "/review/decisions", decision="reject", item=json.dumps(list(_open_suggestion(w, "label").values()))),
+    ("POST", "/review/edit"): lambda w, r: _page_form(
+        "/review/edit", dataset=DATASET, column=_open_suggestion(w, "description")["column"],
+        text="Churn scores, one row per customer."),
     ("GET", "/versions"): lambda w, r: Call("/versions", {"dataset": DATASET, "version": "v2"}),
     ("GET", "/versions/diff"): lambda w, r: Call("/versions/diff", {"dataset": DATASET, "old": "v1", "new": "v2"}),
     ("GET", "/suites"): lambda w, r: Call("/suites", {"dataset": DATASET}),
     ("POST", "/suites"): lambda w, r: _page_form("/suites", dataset=DATASET, suite=_json(w.suite)),
     ("POST", "/suites/reset"): lambda w, r: _page_form("/suites/reset", dataset=DATASET),
+    ("GET", "/publish"): lambda w, r: Call("/publish", {"dataset": DATASET}),
+    ("POST", "/publish"): lambda w, r: _page_upload(  # v2's own bytes again: "unchanged", no new version
+        "/publish", ("scores-v2.parquet", w.v2_parquet), dataset=DATASET, message=f"by {r}"),
     ("GET", "/lineage"): lambda w, r: Call("/lineage", {"dataset": DATASET}),
     ("GET", "/models"): lambda w, r: Call("/models"),
     ("GET", "/models/detail"): lambda w, r: Call("/models/detail", {"name": MODEL}),

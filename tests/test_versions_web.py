@@ -21,7 +21,7 @@ from catalog.access import Actor
 from catalog.app import create_app
 from catalog.publish import PublishOptions, publish
 from catalog.settings import Settings
-from tests.helpers import crawl, register
+from tests.helpers import crawl, foreign_scripts, register
 from tests.test_web_pages import Links
 
 NAME = "team/sales"
@@ -51,14 +51,14 @@ def hrefs(html: str, prefix: str) -> list[str]:
 def page(response) -> str:  # type: ignore[no-untyped-def]
     assert response.status_code == 200, response.text[:800]
     assert response.headers["content-type"].startswith("text/html")
-    assert "<script" not in response.text
+    assert foreign_scripts(response.text) == []
     return response.text
 
 
 def error_page(response, status: int) -> str:  # type: ignore[no-untyped-def]
     assert response.status_code == status, response.text[:800]
     assert response.headers["content-type"].startswith("text/html")
-    assert "<script" not in response.text
+    assert foreign_scripts(response.text) == []
     return unescape(response.text)
 
 
@@ -78,11 +78,14 @@ def client(settings: Settings) -> TestClient:
 def test_dataset_page_lists_versions_with_checks_compare_form_and_python(client: TestClient) -> None:
     html = page(client.get(f"/datasets/{NAME}"))
     assert "Published versions" in html
-    assert html.index("Published versions") < html.index("Schema history")
+    assert html.index('id="published-heading"') < html.index('id="history-heading"')
     versions = hrefs(html, "/versions?")
     assert "/versions?dataset=team%2Fsales&version=v2" in versions
-    # v1's own row, v2's parent link, and the lineage section's "v2 derived from v1"
-    assert versions.count("/versions?dataset=team%2Fsales&version=v1") == 3
+    # v1's own row, v2's parent link, the lineage section's "v2 derived from v1", and in its graph v1's node and
+    # its line in the graph's plain-text list of edges
+    assert versions.count("/versions?dataset=team%2Fsales&version=v1") == 5
+    graph = html[html.index('id="lineage-heading"'):html.index('id="access-heading"')]
+    assert 'class="lg-svg"' in graph and graph.count("/versions?dataset=team%2Fsales&amp;version=v1") == 3
     assert "PII passed" in html and "quality passed" in html and "quality not run" in html
     assert "500 rows validated" in html and "shifted amounts" in html
     assert 'action="/versions/diff"' in html and 'method="get"' in html

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import jinja2
 
-from annotator.profile import edge_text, percent, summary_line
+from annotator.profile import percent
 
 STATUS_TONES = {
     "succeeded": "ok",
@@ -128,23 +128,6 @@ def label_tone(status: str | None) -> str:
     return LABEL_TONES.get(status or "", "neutral")
 
 
-def bars(histogram: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Histogram bins as bars for a small SVG: height in percent of the tallest bin, and the bin's range.
-
-    Returns plain numbers and text; the template draws them with autoescaping, so no markup is built here.
-    """
-    if not histogram or not histogram.get("counts"):
-        return []
-    counts, edges = histogram["counts"], histogram.get("edges", [])
-    tallest = max(counts) or 1
-    return [
-        {"height": round(100 * c / tallest, 1), "count": c,
-         "low": edge_text(edges[i]) if i < len(edges) else "",
-         "high": edge_text(edges[i + 1]) if i + 1 < len(edges) else ""}
-        for i, c in enumerate(counts)
-    ]
-
-
 def highlight(text: str | None, words: list[str] | None) -> list[tuple[str, bool]]:
     """`text` cut into (part, matched) pieces around the query words it contains, case-insensitively.
 
@@ -161,6 +144,8 @@ def highlight(text: str | None, words: list[str] | None) -> list[tuple[str, bool
 
 def install(env: jinja2.Environment) -> None:
     """Register every filter on the pages' Jinja environment."""
+    from web.columns_view import column_rows  # it formats with the filters above, so it imports this module
+
     env.filters.update({
         "dataset_url": dataset_url,
         "source_url": source_url,
@@ -175,7 +160,6 @@ def install(env: jinja2.Environment) -> None:
         "file_size": file_size,
         "label_tone": label_tone,
         "percent": percent,
-        "bars": bars,
-        "profile_summary": summary_line,
+        "column_rows": column_rows,
         "highlight": highlight,
     })

@@ -17,22 +17,28 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
 from annotator.pii import LABELS
-from catalog import classifications, datasets, descriptions, sources
-from catalog.access import Actor
+from catalog import classifications, dataset_access, datasets, descriptions, lineage_graph, sources, usage, versions
+from catalog.access import Action, Actor, Resource, can
 from catalog.deps import get_actor, get_session
 from catalog.errors import InvalidInput, PermissionDenied
 from web import filters
+from web.dataset_quality import profile_signals
+from web.lineage_graph import layout
 from web.listing import PER_PAGE, DatasetFilters, pagination
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 RECENT = 10
-ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found"}
+GRAPH_DEPTH = 2  # the dataset page shows the neighbourhood; the lineage page walks further
+GRAPH_NODES = 40
+ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile",
+                413: "Too large"}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.trim_blocks = True
 templates.env.lstrip_blocks = True
 filters.install(templates.env)
 templates.env.globals["dataset_kinds"] = datasets.DATASET_KINDS
+templates.env.filters["profile_signals"] = profile_signals
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,11 +59,12 @@ def render_error(request: Request, status: int, message: str) -> Response:
 @router.get("/")
 def home(request: Request, session: Session = Depends(get_session),
          actor: Actor = Depends(get_actor)) -> Response:
-    """Counts, a search box, what changed lately and how each source's last crawl went."""
+    """Counts, a search box, what is used most, what changed lately and how each source's last crawl went."""
     all_sources = sources.list_sources(session, actor)
     listing = datasets.list_datasets(session, actor, limit=RECENT, order="recent")
+    popular = usage.most_used(session, actor, limit=RECENT)
     return _page(request, "home.html", "home", sources=all_sources, recent=listing["datasets"],
-                 dataset_count=listing["total"], source_count=len(all_sources))
+                 dataset_count=listing["total"], source_count=len(all_sources), popular=popular)
 
 
 @router.get("/datasets")
@@ -77,9 +84,22 @@ def dataset_list(request: Request, q: str | None = None, source: str | None = No
 @router.get("/datasets/{name:path}")
 def dataset_page(name: str, request: Request, session: Session = Depends(get_session),
                  actor: Actor = Depends(get_actor)) -> Response:
-    """One dataset: header facts, columns, schema history and properties (404 page when unknown)."""
+    """One dataset: overview, columns, personal data, versions and quality, lineage, access, schema history."""
     dataset = datasets.get_dataset(session, actor, name)
-    return _page(request, "dataset.html", "datasets", dataset=dataset, label_names=LABELS)
+    latest = versions.describe_version(session, actor, name, "latest") if dataset["versions"] else None
+    return _page(request, "dataset.html", "datasets", dataset=dataset, label_names=LABELS, latest=latest,
+                 can_manage=can(actor, Action.MANAGE, Resource.dataset(name)),
+                 access=dataset_access.access_summary(session, actor, name),
+                 graph=_lineage_around(session, actor, name, dataset["lineage"]))
+
+
+def _lineage_around(session: Session, actor: Actor, name: str, nearby: dict[str, Any]) -> Any:
+    """The lineage graph two steps around the dataset, drawn only when some run or version links to it."""
+    if not any(nearby.get(key) for key in ("models", "derived_from", "read_by", "written_by")):
+        return None
+    focus = lineage_graph.Focus(dataset=name)
+    found = lineage_graph.graph(session, actor, focus, "both", GRAPH_DEPTH, GRAPH_NODES)
+    return layout(found["nodes"], found["edges"], focus=found["focus"][0] if found["focus"] else None)
 
 
 def require_same_origin(request: Request) -> None:

@@ -19,6 +19,7 @@ from catalog.access import Action, Actor, Resource, require
 from catalog.api_governance import MAX_ID, csv_response
 from catalog.deps import get_actor, get_session
 from catalog.errors import InvalidInput
+from web.filters import dataset_url
 from web.routes import _page, require_same_origin
 
 router = APIRouter(include_in_schema=False)
@@ -51,10 +52,13 @@ def access_page(request: Request, dataset: str | None = Query(None, max_length=1
 @router.post("/access/requests")
 def file_request(request: Request, dataset: str = Form(max_length=1000), permission: str = Form(max_length=40),
                  justification: str = Form(max_length=access_requests.MAX_TEXT), days: int = Form(30),
-                 csrf_token: str | None = _token(), session: Session = Depends(get_session),
-                 actor: Actor = Depends(get_actor)) -> Response:
+                 back: str | None = Form(None, max_length=20), csrf_token: str | None = _token(),
+                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+    """File a request; `back=dataset` returns to the dataset page it was made from, which lists it as pending."""
     require_same_origin(request)
     access_requests.request_access(session, actor, dataset, permission, justification, days)
+    if back == "dataset":
+        return RedirectResponse(dataset_url(dataset.strip()) + "#access", status_code=303)
     return RedirectResponse("/access#mine", status_code=303)
 
 

@@ -29,6 +29,8 @@ REF_LENGTH = 80
 # The form carries the suite pretty-printed (indentation included), so it may be larger than the stored JSON;
 # `check_suite` enforces the real limit on the compact form.
 MAX_SUITE_FORM = 4 * MAX_SUITE_BYTES
+# What the publishing page reports on the version it redirects to (web.routes_publish.version_url).
+NOTICES = ("published", "published-stale", "unchanged")
 
 
 def suite_url(dataset: str) -> str:
@@ -37,11 +39,14 @@ def suite_url(dataset: str) -> str:
 
 @router.get("/versions")
 def version_page(request: Request, dataset: str = NAME, version: str = Query("latest", max_length=REF_LENGTH),
+                 notice: str | None = Query(None, max_length=20),
                  session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
-    """One version: facts, schema, PII scan, quality results and the schema change (404 page when unknown)."""
+    """One version: facts, schema, PII scan, quality results and the schema change (404 page when unknown).
+    `notice` is what the publishing page just did (`NOTICES`; other values are ignored, never echoed)."""
     found = versions.describe_version(session, actor, dataset, version)
     justifications = {a.get("column"): a for a in found.get("pii_allowed") or []}
-    return _page(request, "version.html", "datasets", v=found, justifications=justifications)
+    return _page(request, "version.html", "datasets", v=found, justifications=justifications,
+                 notice=notice if notice in NOTICES else None)
 
 
 @router.get("/versions/diff")
