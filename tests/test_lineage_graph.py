@@ -109,7 +109,8 @@ def test_rendered_svg_is_well_formed_with_one_path_per_edge_and_links() -> None:
     html = render(graph)
     svg = svg_of(html)
     ns = "{http://www.w3.org/2000/svg}"
-    assert svg.get("role") == "img" and svg.get("aria-label") == "Lineage graph"
+    # "group", not "img": its nodes are links, and an image may not hold interactive content (axe, nested-interactive)
+    assert svg.get("role") == "group" and svg.get("aria-label") == "Lineage graph"
     assert svg.get("width") == str(graph.width) and svg.get("height") == str(graph.height)
     assert len(svg.findall(f".//{ns}g[@class='lg-edges']/{ns}g/{ns}path")) == len(graph.edges)
     assert len(svg.findall(f".//{ns}a")) == 20
