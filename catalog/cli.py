@@ -564,8 +564,32 @@ def demo(
 from catalog import cli_governance, cli_lineage, cli_versions  # noqa: E402,F401
 
 
-def main() -> None:
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI. A usage mistake (unknown command or option, missing argument, bad value) prints one line naming
+    the command and the problem, and exits 2; Click's default is a usage block and a framed box, which scripts and
+    people scanning logs read worse. `--help` and a bare group (which shows its help) behave as usual."""
+    from typer.main import get_command
+
+    try:  # typer >= 0.2x carries its own copy of click
+        from typer._click import exceptions as usage
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        from click import exceptions as usage  # type: ignore[no-redef]
+
+    command = get_command(app)
+    try:
+        code = command.main(args=sys.argv[1:] if argv is None else argv, prog_name="catalog", standalone_mode=False)
+    except usage.NoArgsIsHelpError as shown:
+        typer.echo(shown.ctx.get_help() if shown.ctx else shown.format_message())
+        raise SystemExit(0) from None
+    except usage.UsageError as mistake:
+        where = mistake.ctx.command_path if mistake.ctx else "catalog"
+        typer.echo(f"error: {where}: {mistake.format_message()} (see '{where} --help')", err=True)
+        raise SystemExit(2) from None
+    except typer.Abort:
+        typer.echo("error: aborted", err=True)
+        raise SystemExit(1) from None
+    if isinstance(code, int):  # without standalone mode, click returns the code of typer.Exit instead of exiting
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -170,3 +171,53 @@ def test_refresh_crawls_annotates_and_indexes_what_changed(cli: CliRunner, sqlit
     again = json.loads(run(cli, "refresh", "shop", "--json"))
     assert again["crawls"][0]["unchanged"] == 4 and again["annotate"]["datasets"] == 0
     assert first["index"]["indexed"] > 0 and again["index"]["indexed"] == 0
+
+
+def _command_paths() -> list[list[str]]:
+    """Every leaf command of the CLI, as the words that name it (`["source", "add"]`)."""
+    from typer.main import get_command
+
+    from catalog.cli import app
+
+    found: list[list[str]] = []
+
+    def walk(command: Any, path: list[str]) -> None:
+        children = getattr(command, "commands", None)
+        if not children:
+            found.append(path)
+            return
+        for name, child in children.items():
+            walk(child, [*path, name])
+
+    walk(get_command(app), [])
+    return found
+
+
+def test_every_command_given_a_wrong_option_says_so_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from catalog.cli import main
+
+    paths = _command_paths()
+    assert len(paths) > 30 and ["source", "add"] in paths and ["publish"] in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exited:
+            main([*path, "--no-such-option"])
+        out, err = capsys.readouterr()
+        assert exited.value.code == 2, path
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and "No such option: --no-such-option" in lines[0], (path, err)
+        assert lines[0].startswith(f"error: catalog {' '.join(path)}:") and out == "", path
+
+
+def test_missing_arguments_bad_values_and_unknown_commands_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from catalog.cli import main
+
+    for argv, expected in ((["show"], "Missing argument 'dataset'"), (["search", "x", "--limit", "abc"],
+                                                                     "Invalid value for '--limit'"),
+                           (["no-such-command"], "No such command 'no-such-command'")):
+        with pytest.raises(SystemExit) as exited:
+            main(argv)
+        err = capsys.readouterr().err.strip()
+        assert exited.value.code == 2 and len(err.splitlines()) == 1 and expected in err, (argv, err)
+    with pytest.raises(SystemExit) as exited:
+        main(["source"])
+    assert exited.value.code == 0 and "Usage: catalog source" in capsys.readouterr().out
