@@ -519,12 +519,13 @@ def show(dataset: str, as_json: JsonFlag = False) -> None:
 @app.command()
 @handles_errors
 def serve(host: str = "127.0.0.1", port: int = 8000,
-          allow_remote: Annotated[bool, typer.Option(help="Serve an embedded catalog beyond this machine.")] = False
+          allow_remote: Annotated[bool, typer.Option(help="Serve an embedded catalog beyond this machine.")] = False,
+          workers: Annotated[int, typer.Option(help="Worker processes (each with its own copy of the app).")] = 1,
           ) -> None:
     """Serve the web UI and the JSON API."""
     from catalog.serve import run_server
 
-    run_server(_settings(), host, port, allow_remote)
+    run_server(_settings(), host, port, allow_remote, workers)
 
 
 @app.command()

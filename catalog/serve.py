@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import Any
 
 from catalog.errors import InvalidInput
 from catalog.settings import Settings
@@ -33,9 +34,17 @@ def check_server_secrets(settings: Settings) -> None:
             "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(48))')")
 
 
-def run_server(settings: Settings, host: str, port: int, allow_remote: bool) -> None:
+MAX_WORKERS = 64
+
+
+def run_server(settings: Settings, host: str, port: int, allow_remote: bool, workers: int = 1) -> None:
     """Serve on `host:port`. An embedded catalog has no login yet, so it only listens on loopback unless the
-    operator says otherwise explicitly."""
+    operator says otherwise explicitly.
+
+    With `workers` > 1, uvicorn forks that many processes, each building its app from the environment
+    (`worker_app`). Nothing lives only in one worker's memory: sessions, CSRF tokens and grants are in the store,
+    and every worker reopens the search index when `catalog index` commits a newer snapshot.
+    """
     import uvicorn
 
     from catalog.app import create_app
@@ -49,10 +58,26 @@ def run_server(settings: Settings, host: str, port: int, allow_remote: bool) -> 
         check_server_secrets(settings)
     if not 0 < port < 65536:
         raise InvalidInput(f"port {port} is out of range")
+    if not 1 <= workers <= MAX_WORKERS:
+        raise InvalidInput(f"--workers must be between 1 and {MAX_WORKERS}, not {workers}")
     print(f"catalog serving at http://{host}:{port}/  (Ctrl+C to stop)", flush=True)
+    if workers > 1:
+        uvicorn.run("catalog.serve:worker_app", factory=True, host=host, port=port, workers=workers,
+                    log_level="warning")
+        return
     app = create_app(settings)
     freeze_startup_objects()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def worker_app() -> Any:
+    """The app of one worker process, with settings read from the environment the parent was started with."""
+    from catalog.app import create_app
+    from catalog.settings import load_settings
+
+    app = create_app(load_settings())
+    freeze_startup_objects()
+    return app
 
 
 def freeze_startup_objects() -> None:
