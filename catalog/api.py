@@ -62,7 +62,7 @@ def api_datasets(
     q: str | None = Query(None, max_length=200),
     include_deleted: bool = False,
     limit: int = Query(100, ge=1, le=datasets.MAX_PAGE),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=datasets.MAX_OFFSET),
     order: str = Query("name", description="name, or recent (last changed first)"),
     session: Session = Depends(get_session),
     actor: Actor = Depends(get_actor),

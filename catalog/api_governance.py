@@ -76,7 +76,8 @@ def api_withdraw(request_id: int = _id(), session: Session = Depends(get_session
     return access_requests.withdraw(session, actor, request_id)
 
 
-@router.get("/api/v1/access-review", response_model=None)
+@router.get("/api/v1/access-review", response_model=None, responses={200: {"content": {
+    "application/json": {"schema": {"type": "object"}}, "text/csv": {"schema": {"type": "string"}}}}})
 def api_access_review(dataset: str | None = Query(None, max_length=1000),
                       user: str | None = Query(None, max_length=200),
                       fmt: str = Query("json", alias="format", max_length=10),

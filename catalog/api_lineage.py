@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from catalog import lineage, lineage_graph
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
-from catalog.errors import InvalidInput
+from catalog.errors import InvalidInput, TooLarge
 from catalog.lineage import ColumnEdge, DatasetRef, ModelSpec, RunRecord
 
 router = APIRouter(tags=["lineage"])
@@ -32,12 +32,13 @@ async def _body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise InvalidInput(f"the request body is larger than {limit:,} bytes")
+            raise TooLarge(f"the request body is larger than {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-@router.post("/api/v1/lineage")
+@router.post("/api/v1/lineage", openapi_extra={"requestBody": {"required": True, "content": {
+    "application/json": {"schema": {"type": "object", "description": "an OpenLineage RunEvent"}}}}})
 async def api_openlineage(request: Request, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """One OpenLineage event (JSON, optionally gzip); redeliveries are acknowledged and ignored."""
     from catalog.openlineage import MAX_EVENT_BYTES, decode_body, ingest
@@ -144,7 +145,8 @@ def api_impact(dataset: str | None = _text(), version: str | None = Query(None, 
     return lineage_graph.impact(session, actor, dataset, version, column, label)
 
 
-@router.post("/api/v1/lineage/dvc")
+@router.post("/api/v1/lineage/dvc", openapi_extra={"requestBody": {"required": True, "content": {
+    "text/plain": {"schema": {"type": "string", "description": "the project's dvc.lock (YAML)"}}}}})
 async def api_import_dvc(request: Request, project: str = Query(..., max_length=300),
                          model: list[str] = Query([], description="OUT_PATH=MODEL_NAME, once per model output"),
                          actor: Actor = Depends(get_actor)) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from catalog import versions
 from catalog.access import Actor
 from catalog.deps import get_actor, get_session
-from catalog.errors import InvalidInput
+from catalog.errors import InvalidInput, TooLarge
 
 router = APIRouter(tags=["versions"])
 NameQuery = Query(..., max_length=1000, description="the published dataset's name, e.g. team/churn")
@@ -43,7 +43,11 @@ def api_resolve(dataset: str = NameQuery, version: str = Query("latest", max_len
     return versions.describe_version(session, actor, dataset, version)
 
 
-@router.get("/api/v1/versions/data")
+PARQUET_RESPONSE = {200: {"description": "the version's Parquet file", "content": {
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+@router.get("/api/v1/versions/data", response_class=FileResponse, responses=PARQUET_RESPONSE)
 def api_data(request: Request, dataset: str = NameQuery, version: str = Query("latest", max_length=80),
              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> FileResponse:
     """The version's Parquet bytes (needs the right to read the data)."""
@@ -64,7 +68,13 @@ def api_diff(request: Request, dataset: str = NameQuery, old: str = Query(..., m
     return versions.diff_versions(request.app.state.settings, session, actor, dataset, old, new)
 
 
-@router.post("/api/v1/versions")
+UPLOAD_BODY = {"requestBody": {"required": True, "description": "the version's bytes", "content": {
+    "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+    "text/csv": {"schema": {"type": "string"}},
+    "application/x-ndjson": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/api/v1/versions", openapi_extra=UPLOAD_BODY)
 async def api_publish(
     request: Request,
     dataset: str = NameQuery,
@@ -103,13 +113,14 @@ def _suffix(request: Request) -> str:
 
 
 async def _receive(request: Request, target: Path) -> None:
-    """Stream the body to disk (never whole in memory), bounded by CATALOG_MAX_UPLOAD_BYTES."""
+    """Stream the body to disk (never whole in memory), bounded by CATALOG_MAX_UPLOAD_BYTES (also checked in
+    front of the app by `catalog.body_limits`; this check holds wherever the router is mounted)."""
     size = 0
     with open(target, "wb") as writer:
         async for chunk in request.stream():
             size += len(chunk)
             if size > MAX_UPLOAD_BYTES:
-                raise InvalidInput(f"upload is larger than {MAX_UPLOAD_BYTES:,} bytes (CATALOG_MAX_UPLOAD_BYTES)")
+                raise TooLarge(f"upload is larger than {MAX_UPLOAD_BYTES:,} bytes (CATALOG_MAX_UPLOAD_BYTES)")
             writer.write(chunk)
     if size == 0:
         raise InvalidInput("the request body is empty: send the version's bytes (Parquet, CSV or JSON lines)")

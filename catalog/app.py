@@ -1,7 +1,8 @@
 """The FastAPI app factory: JSON API under /api/v1, pages at /, static files, error mapping.
 
 Errors from services become JSON (API) or an error page (HTML) naming what is wrong: 400 for bad input,
-403 for a refused action, 404 for a missing thing. Nothing internal (tracebacks, URLs with secrets) leaks.
+403 for a refused action, 404 for a missing thing, 413 for a body over its limit (`catalog.body_limits`).
+Nothing internal (tracebacks, URLs with secrets) leaks.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api_lineage import router as lineage_router
     from catalog.api_review import router as review_router
     from catalog.api_versions import router as versions_router
+    from catalog.body_limits import BodyLimitMiddleware
     from catalog.deps import csrf_guard
     from web.routes import render_error
     from web.routes import router as page_router
@@ -61,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="catalog", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
     app.state.settings = settings
+    app.add_middleware(BodyLimitMiddleware)  # API bodies over their route's limit: 413 before they are read
     app.include_router(api_router)
     app.include_router(versions_router)
     app.include_router(lineage_router)

@@ -25,6 +25,7 @@ DATASET_KINDS = ("table", "view", "collection", "file_set")
 COLUMN_FIELDS = (Column.name, Column.ordinal, Column.native_type, Column.normalized_type, Column.nullable,
                  Column.is_primary_key, Column.foreign_key, Column.nested_path, Column.native_comment, Column.stats)
 MAX_PAGE = 500
+MAX_OFFSET = 10_000_000  # far past any catalog; larger numbers overflow the store's 64-bit OFFSET (a 500)
 ORDERS = ("name", "recent")
 
 
@@ -44,8 +45,8 @@ def list_datasets(session: Session, actor: Actor, *, source: str | None = None, 
         raise InvalidInput(f"kind '{kind}' is not one of {', '.join(DATASET_KINDS)}")
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-    if offset < 0:
-        raise InvalidInput("offset must not be negative")
+    if not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"offset must be between 0 and {MAX_OFFSET:,}")
     query = select(Dataset).join(Source).where(visible_datasets(actor))
     if source:
         query = query.where(Source.name == source)

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from catalog.access import Actor
-from catalog.errors import InvalidInput
+from catalog.errors import InvalidInput, TooLarge
 from catalog.lineage import ColumnEdge, DatasetRef, ModelSpec, RunRecord, record_run
 from catalog.models import LineageEvent
 from catalog.settings import Settings
@@ -51,7 +51,7 @@ def decode_body(body: bytes, content_encoding: str | None) -> dict[str, Any]:
         except (zlib.error, gzip.BadGzipFile):
             raise InvalidInput("the body says it is gzip but does not inflate") from None
         if len(body) > MAX_EVENT_BYTES or inflater.unconsumed_tail:
-            raise InvalidInput(f"the event is larger than {MAX_EVENT_BYTES:,} bytes once inflated")
+            raise TooLarge(f"the event is larger than {MAX_EVENT_BYTES:,} bytes once inflated")
     elif encoding not in ("", "identity"):
         raise InvalidInput(f"Content-Encoding '{encoding}' is not supported (send identity or gzip)")
     try:

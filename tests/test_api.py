@@ -36,6 +36,21 @@ def test_dataset_listing_and_filters(client: TestClient) -> None:
     assert [d["name"] for d in page["datasets"]] == ["shop/main/select", "shop/main/v_orders"]
 
 
+def test_an_offset_past_the_store_is_a_400_not_a_500(client: TestClient) -> None:
+    """Found by the fuzzer (tests/test_api_fuzz.py): an offset beyond 64 bits overflowed the database driver."""
+    response = client.get("/api/v1/datasets", params={"offset": 2**80})
+    assert response.status_code == 400 and response.json()["error"].startswith("offset: ")
+    assert client.get("/api/v1/datasets", params={"offset": 10_000_000}).json()["datasets"] == []
+    from catalog.access import Actor
+    from catalog.datasets import list_datasets
+    from catalog.db import session_scope
+    from catalog.errors import InvalidInput
+
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    with session_scope(settings) as session, pytest.raises(InvalidInput, match="offset must be between"):
+        list_datasets(session, Actor.local(), offset=2**63)
+
+
 def test_dataset_shape_matches_the_contract(client: TestClient) -> None:
     body = client.get("/api/v1/datasets/shop/main/customers").json()
     assert body["name"] == "shop/main/customers" and body["source"] == "shop"

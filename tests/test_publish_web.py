@@ -274,7 +274,7 @@ def test_an_upload_over_the_limit_is_413_and_leaves_nothing(settings: Settings, 
     assert field_value(huge, "message") == "huge" and field_value(huge, "dataset") == NAME
     api = client.post("/api/v1/versions", params={"dataset": NAME}, content=as_csv(sales()),
                       headers={"Content-Type": "text/csv"})
-    assert api.status_code == 400 and "larger than 2,000 bytes" in api.json()["error"], "the API's own limit"
+    assert api.status_code == 413 and "larger than 2,000 bytes" in api.json()["error"], "the API's own limit"
     assert post(client, ("small.csv", as_csv(sales(rows=20)))).status_code == 303
     assert version_count(settings) == 1 and staging_files(settings) == []
 
