@@ -36,8 +36,6 @@ from tests.browser import LAPTOP, launch, screenshot, serious_violations, sign_i
 from tests.conftest import scratch_name
 from tests.helpers import crawl, live_server, register
 
-pytest.importorskip("playwright.sync_api")  # a test dependency; its absence fails loudly in CI through pip
-
 PASSWORDS = {"ana": "ana-password-1234", "olga": "olga-password-1234", "stella": "stella-password-1234",
              "pat": "pat-password-1234"}
 ROLES = {"ana": ["analyst"], "olga": ["owner"], "stella": ["steward"], "pat": ["publisher"]}

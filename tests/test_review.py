@@ -392,7 +392,8 @@ def test_a_signed_in_browser_needs_the_forms_csrf_token(governed: Settings) -> N
 def test_bulk_forms_work_in_a_browser_with_and_without_javascript(crm: Settings) -> None:
     """The checkboxes reach their table's form through the `form` attribute, which only a browser shows working;
     without JavaScript ticking and pressing a button is enough, with it the page script adds a select-all box."""
-    sync_api = pytest.importorskip("playwright.sync_api")  # a test dependency; CI installs it
+    from playwright import sync_api  # a test dependency: missing, the test fails rather than skips
+
     from tests.browser import launch, screenshot, serious_violations
     from tests.helpers import live_server
 
