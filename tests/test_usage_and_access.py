@@ -147,3 +147,12 @@ def test_decision_forms_show_only_to_people_who_may_decide(server: Settings) -> 
     assert "needs the manage right" in analyst, "labels stay listed, with their evidence"
     admin = _client(server, "ada").get("/datasets/shop/main/customers").text
     assert 'action="/descriptions"' in admin and 'action="/labels"' in admin
+
+
+def test_publish_links_show_only_to_people_who_may_publish(server: Settings) -> None:
+    for user, shown in (("ana", False), ("ada", True)):
+        client = _client(server, user)
+        dataset_page = client.get("/datasets/team/scores").text
+        version_page = client.get("/versions", params={"dataset": "team/scores", "version": "v1"}).text
+        assert ('href="/publish?dataset=team%2Fscores"' in dataset_page) is shown, user
+        assert ('href="/publish?dataset=team%2Fscores"' in version_page) is shown, user

@@ -89,6 +89,7 @@ def dataset_page(name: str, request: Request, session: Session = Depends(get_ses
     latest = versions.describe_version(session, actor, name, "latest") if dataset["versions"] else None
     return _page(request, "dataset.html", "datasets", dataset=dataset, label_names=LABELS, latest=latest,
                  can_manage=can(actor, Action.MANAGE, Resource.dataset(name)),
+                 can_publish=can(actor, Action.PUBLISH, Resource.dataset(name)),
                  access=dataset_access.access_summary(session, actor, name),
                  graph=_lineage_around(session, actor, name, dataset["lineage"]))
 

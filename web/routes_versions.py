@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from catalog import versions
-from catalog.access import Actor
+from catalog.access import Action, Actor, Resource, can
 from catalog.deps import get_actor, get_session
 from catalog.errors import InvalidInput
 from catalog.quality_suite import MAX_SUITE_BYTES
@@ -46,7 +46,8 @@ def version_page(request: Request, dataset: str = NAME, version: str = Query("la
     found = versions.describe_version(session, actor, dataset, version)
     justifications = {a.get("column"): a for a in found.get("pii_allowed") or []}
     return _page(request, "version.html", "datasets", v=found, justifications=justifications,
-                 notice=notice if notice in NOTICES else None)
+                 notice=notice if notice in NOTICES else None,
+                 can_publish=can(actor, Action.PUBLISH, Resource.dataset(dataset)))
 
 
 @router.get("/versions/diff")
