@@ -74,11 +74,14 @@ def request_access(session: Session, actor: Actor, target: str, permission: str,
     return request_view(row, actor)
 
 
-def dataset_exists(session: Session, actor: Actor, name: str) -> bool:
-    """True when `name` is a live crawled or a published dataset that the actor may discover."""
+def dataset_exists(session: Session, actor: Actor, name: str, *, include_deleted: bool = False) -> bool:
+    """True when `name` is a live (or, with `include_deleted`, a soft-deleted) crawled dataset or a published one
+    that the actor may discover."""
     if not name or len(name) > 1000 or not can(actor, Action.DISCOVER, Resource.dataset(name)):
         return False
-    crawled = select(Dataset.id).where(Dataset.name == name, Dataset.deleted_at.is_(None))
+    crawled = select(Dataset.id).where(Dataset.name == name)
+    if not include_deleted:
+        crawled = crawled.where(Dataset.deleted_at.is_(None))
     published = select(PublishedDataset.id).where(PublishedDataset.name == name)
     return session.scalar(crawled) is not None or session.scalar(published) is not None
 

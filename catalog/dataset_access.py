@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from catalog.access import Action, Actor, Resource, can
-from catalog.access_requests import MAX_DAYS, MIN_JUSTIFICATION, REQUESTABLE, request_view
+from catalog.access_requests import MAX_DAYS, MIN_JUSTIFICATION, REQUESTABLE, dataset_exists, request_view
 from catalog.errors import NotFound
-from catalog.models import AccessRequest, Dataset, PublishedDataset, User
+from catalog.models import AccessRequest, User
 
 PERMISSION_ACTIONS = {"read_metadata": Action.READ_METADATA, "read_data": Action.READ_DATA,
                       "read_pii": Action.READ_PII, "publish": Action.PUBLISH}
@@ -28,7 +28,7 @@ PERMISSION_TEXT = {"read_metadata": "see its columns, descriptions and profile",
 
 def access_summary(session: Session, actor: Actor, name: str) -> dict[str, Any]:
     """The caller's rights on dataset `name`, their pending requests on it, and what they could still ask for."""
-    if not _known(session, actor, name):
+    if not dataset_exists(session, actor, name, include_deleted=True):  # a deleted dataset's page still shows
         raise NotFound(f"dataset '{name}' does not exist")
     resource = Resource.dataset(name)
     rights = {permission: can(actor, action, resource) for permission, action in PERMISSION_ACTIONS.items()}
@@ -48,10 +48,3 @@ def access_summary(session: Session, actor: Actor, name: str) -> dict[str, Any]:
         "max_days": MAX_DAYS,
     }
 
-
-def _known(session: Session, actor: Actor, name: str) -> bool:
-    """A crawled (even deleted: its page still shows) or published dataset the actor may discover."""
-    if not name or len(name) > 1000 or not can(actor, Action.DISCOVER, Resource.dataset(name)):
-        return False
-    return (session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
-            or session.scalar(select(PublishedDataset.id).where(PublishedDataset.name == name)) is not None)
