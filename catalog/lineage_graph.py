@@ -125,7 +125,10 @@ class _Walker:
                                                                    RunDataset.direction == "out"))
         parents = self.session.scalars(select(VersionParent.parent_id)
                                        .where(VersionParent.version_id == version_id))
-        return [(f"run:{r}", "wrote") for r in runs] + [(f"version:{p}", "derived into") for p in parents]
+        source = self.session.scalar(select(DatasetVersion.source_dataset).where(DatasetVersion.id == version_id))
+        published_from = [(f"dataset:{source}", _published_edge(self.version(version_id)))] if source else []
+        return ([(f"run:{r}", "wrote") for r in runs] + [(f"version:{p}", "derived into") for p in parents]
+                + published_from)
 
     def _run_down(self, key: str) -> list[tuple[str, str]]:
         run_id = int(key)
@@ -153,7 +156,11 @@ class _Walker:
         runs = self.session.scalars(select(RunDataset.run_id).where(
             RunDataset.dataset_name == name, RunDataset.direction == "in", RunDataset.version_id.is_(None),
             RunDataset.namespace.is_(None)))
-        return [(f"run:{r}", "read by") for r in runs]
+        published = self.session.scalars(select(DatasetVersion.id).where(DatasetVersion.source_dataset == name)
+                                         .order_by(DatasetVersion.id))
+        versions = [f"version:{v}" for v in published]
+        return ([(f"run:{r}", "read by") for r in runs]
+                + [(v, _published_edge(self.version(int(v.split(":")[1])))) for v in versions if self._carries(v)])
 
     def _dataset_up(self, key: str) -> list[tuple[str, str]]:
         runs = self.session.scalars(select(RunDataset.run_id).where(
@@ -247,6 +254,12 @@ class _Walker:
                 "status": model.drift_status, "sublabel": (model.framework or "model") + " · "
                 + model.drift_status.replace("_", " "),
                 "href": "/models/detail?" + urlencode({"name": model.name, "version": model.version})}
+
+
+def _published_edge(found: tuple[DatasetVersion, str] | None) -> str:
+    """The edge from a crawled dataset to a version published from it: redacted through a recipe, or as is."""
+    derivation = (found[0].derivation if found else None) or {}
+    return "redacted into" if derivation.get("recipe_hash") else "published as"
 
 
 def _dataset_node(row: RunDataset) -> str:

@@ -323,6 +323,12 @@ class PublishedDataset(Base):
     suite_origin: Mapped[str | None] = mapped_column(String(200))  # "default from v3", "human:<user>"
     suite_updated_by: Mapped[str | None] = mapped_column(String(200))
     suite_updated_at: Mapped[datetime | None] = mapped_column()
+    # The redaction recipe (canonical form, see catalog.redaction) applied when publishing from `recipe_source`,
+    # a crawled dataset; stored so the next publish repeats the same cleaning and reviewers can read it.
+    recipe: Mapped[dict[str, Any] | None] = mapped_column()
+    recipe_source: Mapped[str | None] = mapped_column(String(1000))
+    recipe_updated_by: Mapped[str | None] = mapped_column(String(200))
+    recipe_updated_at: Mapped[datetime | None] = mapped_column()
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -355,6 +361,10 @@ class DatasetVersion(Base):
     pii_scan: Mapped[dict[str, Any]] = mapped_column(default=dict)
     validation: Mapped[dict[str, Any]] = mapped_column(default=dict)
     schema_change: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Published from a crawled dataset: its name (a lineage edge), and `derivation` says how: the dataset's
+    # schema version, the redaction recipe (content and hash) and the HMAC key's fingerprint (never the key).
+    source_dataset: Mapped[str | None] = mapped_column(String(1000), index=True)
+    derivation: Mapped[dict[str, Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     parents: Mapped[list[VersionParent]] = relationship(

@@ -9,6 +9,12 @@
    A crash between tag and row leaves an orphan tag, which the next publish of that dataset removes.
 4. Sync: the published source is crawled so the catalog's dataset (search, pages, annotation) shows the version.
 
+Publishing from a crawled dataset can go through a redaction recipe (`catalog.redaction`): the one given, else
+the one stored with the published dataset. The recipe and the HMAC key are checked against the source's schema
+before anything is read or written; rows then stream source -> recipe -> staged Parquet one batch at a time
+(reading overlaps redacting on a second thread), and the normal gates run on the redacted file. The version
+records its source dataset and schema version, the recipe (content and hash) and the key's fingerprint.
+
 Optimistic concurrency: a publish records which version it was built on (`base`, the latest when it started,
 or what the caller passes); if another publish landed meanwhile, it is a `Conflict`, never a silent v4.
 """
@@ -26,7 +32,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from catalog import audit
+from catalog import audit, recipes, redaction
 from catalog import publish_gates as gates
 from catalog.access import Action, Actor, Resource, require
 from catalog.db import session_factory
@@ -52,6 +58,7 @@ class PublishOptions:
     allow_pii: Mapping[str, str] = field(default_factory=dict)  # column -> justification
     allow_schema_change: str | None = None  # justification for removing or retyping declared columns
     base: int | None = None  # the version number this publish expects to follow (None: the latest at start)
+    recipe: redaction.Recipe | None = None  # redaction recipe for a dataset source (None: the stored one, if any)
 
 
 def parse_allowance(item: str, what: str = "allow_pii") -> tuple[str, str]:
@@ -95,16 +102,20 @@ def publish(settings: Settings, actor: Actor, name: str, *, data: Any = None, pa
         raise InvalidInput("publish from exactly one of: a table, a file or folder, a catalog dataset")
     if options.message and len(options.message) > MAX_MESSAGE:
         raise InvalidInput(f"message is longer than {MAX_MESSAGE} characters")
-    repo = VersionRepo(settings)
-    repo.ensure()
+    if options.recipe is not None and dataset is None:
+        raise InvalidInput("a redaction recipe applies when publishing from a crawled dataset (--from DATASET); "
+                           "crawl the file's folder as a source first, or clean the file before publishing it")
     sessions = session_factory(settings)
     with sessions() as session:
         context = _context(session, actor, name, options)
-    staged = _stage(settings, actor, repo, data, path, dataset, origin)
+    source = _open_source(settings, actor, dataset, options, context) if dataset is not None else None
+    repo = VersionRepo(settings)
+    repo.ensure()
+    staged = _stage(repo, data, path, source, origin)
     try:
         report = _check(settings, staged, name, context, options)
         _next_suite(context, name)
-        result = _accept(settings, repo, actor, name, staged, context, options, report)
+        result = _accept(settings, repo, actor, name, staged, context, options, report, source)
     finally:
         staged.discard()
     if result["status"] == "published":
@@ -122,6 +133,27 @@ class _Context:
     validation_table: pa.Table | None = None  # the rows the suite ran on, reused to derive the default suite
     next_suite: dict[str, Any] | None = None  # the regenerated default suite, when the suite is not a person's
     suite_origin: str | None = None
+    stored_recipe: dict[str, Any] | None = None  # the published dataset's recipe, applied when none is given
+
+
+@dataclass(frozen=True)
+class _Source:
+    """A crawled dataset to publish from, checked and ready: nothing has been read from it yet."""
+
+    export: Any  # catalog.export.Export
+    recipe: redaction.Recipe | None
+    key: bytes | None
+    recipe_given: bool  # passed with this publish (and so stored with the dataset when it lands)
+
+    def derivation(self) -> dict[str, Any]:
+        """How the version was derived, as the version records it (never the key, only its fingerprint)."""
+        recipe = self.recipe
+        return {"source": {"dataset": self.export.dataset, "schema_version": self.export.schema_version,
+                           "kind": self.export.source_kind},
+                "recipe": recipe.as_dict() if recipe else None,
+                "recipe_hash": redaction.recipe_hash(recipe) if recipe else None,
+                "key_fingerprint": redaction.key_fingerprint(self.key) if self.key else None,
+                "recipe_origin": None if recipe is None else "given" if self.recipe_given else "stored"}
 
 
 def _context(session: Session, actor: Actor, name: str, options: PublishOptions) -> _Context:
@@ -139,6 +171,7 @@ def _context(session: Session, actor: Actor, name: str, options: PublishOptions)
     return _Context(declared=list(published.columns) if published else [],
                     suite=published.suite if published else None,
                     suite_origin=published.suite_origin if published else None,
+                    stored_recipe=published.recipe if published else None,
                     base=latest if options.base is None else options.base,
                     parent_ids=parent_ids, decisions=_decisions(session, name))
 
@@ -163,17 +196,41 @@ def _decisions(session: Session, name: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _stage(settings: Settings, actor: Actor, repo: VersionRepo, data: Any, path: str | Path | None,
-           dataset: str | None, origin: str | None) -> Staged:
+def _open_source(settings: Settings, actor: Actor, dataset: str, options: PublishOptions, context: _Context
+                 ) -> _Source:
+    """Settle the source's schema and the recipe (given, else stored) and check both, key included, before a
+    row is read or anything is written."""
+    from catalog.export import open_export
+
+    export = open_export(settings, actor, dataset)
+    recipe = options.recipe
+    if recipe is None and context.stored_recipe is not None:
+        recipe = redaction.parse_recipe(context.stored_recipe)
+    key = None
+    if recipe is not None:
+        redaction.validate(recipe, export.schema)
+        key = redaction.load_key(recipe) if recipe.needs_key else None
+    return _Source(export, recipe, key, options.recipe is not None)
+
+
+def _stage(repo: VersionRepo, data: Any, path: str | Path | None, source: _Source | None, origin: str | None
+           ) -> Staged:
     staging = repo.staging_dir()
     if data is not None:
         return stage(data, staging, origin or "table")
     if path is not None:
         return stage_path(Path(path), staging, origin)
-    from catalog.export import dataset_batches
+    assert source is not None
+    from catalog.streams import prefetch
 
-    schema, batches = dataset_batches(settings, actor, str(dataset))
-    return stage_batches(schema, batches, staging, f"dataset {dataset}")
+    export = source.export
+    batches = prefetch(export.batches())
+    described = f"dataset {export.dataset}"
+    if source.recipe is None:
+        return stage_batches(export.schema, batches, staging, described)
+    redactor = redaction.Redactor(source.recipe, export.schema, source.key)
+    described += f" through recipe {redaction.recipe_hash(source.recipe)[:12]}"
+    return stage_batches(redactor.schema, (redactor(batch) for batch in batches), staging, described)
 
 
 def _check(settings: Settings, staged: Staged, name: str, context: _Context, options: PublishOptions
@@ -210,13 +267,15 @@ def _suite_for(context: _Context, schema_gate: dict[str, Any]) -> dict[str, Any]
 
 
 def _accept(settings: Settings, repo: VersionRepo, actor: Actor, name: str, staged: Staged, context: _Context,
-            options: PublishOptions, report: dict[str, Any]) -> dict[str, Any]:
+            options: PublishOptions, report: dict[str, Any], source: _Source | None) -> dict[str, Any]:
     sessions = session_factory(settings)
     tagged: tuple[str, str | None, int | None] | None = None  # (tag, previous md5, previous size)
     with repo.lock():
         try:
             with sessions.begin() as session:
                 published = _published_row(session, actor, name)
+                if source is not None and source.recipe_given and source.recipe is not None:
+                    recipes.store(published, source.recipe, source.export.dataset, actor)
                 latest = session.scalar(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
                                         .order_by(DatasetVersion.number.desc()).limit(1))
                 if latest is not None and latest.content_hash == staged.digest.sha256:
@@ -231,6 +290,9 @@ def _accept(settings: Settings, repo: VersionRepo, actor: Actor, name: str, stag
                 repo.push(staged.digest.md5)
                 version = _version_row(published, number, staged, actor, options, report, repo.tag_of(name, number),
                                        repo.data_path(name))
+                if source is not None:
+                    version.source_dataset = source.export.dataset
+                    version.derivation = source.derivation()
                 session.add(version)
                 session.flush()
                 session.add_all(VersionParent(version_id=version.id, parent_id=p) for p in set(context.parent_ids))
@@ -241,7 +303,8 @@ def _accept(settings: Settings, repo: VersionRepo, actor: Actor, name: str, stag
                 _declare(published, staged.schema, context, version)
                 audit.record(session, actor, "version.publish", f"{name}@v{number}",
                              {"sha256": staged.digest.sha256, "rows": staged.rows, "origin": staged.origin,
-                              "pii_allowed": sorted(options.allow_pii)})
+                              "pii_allowed": sorted(options.allow_pii),
+                              **({"recipe_hash": version.derivation["recipe_hash"]} if version.derivation else {})})
                 session.flush()
                 view = version_view(session, name, version)
         except IntegrityError:

@@ -422,13 +422,15 @@ FREE_TEXT_MEAN_LENGTH = 40
 FREE_TEXT_MAX_LENGTH = 200
 
 
-def suggest_recipe(columns: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+def suggest_recipe(columns: Iterable[Mapping[str, Any]], today: date | None = None) -> dict[str, Any]:
     """A recipe proposal from a dataset's columns as `catalog.datasets.get_dataset` lists them (name,
     normalized_type, classifications, profile, nested_path), every rule with a `why`, for a person to review
-    before the first publish. `default: drop`, so columns the source gains later stay out until reviewed."""
+    before the first publish. `default: drop`, so columns the source gains later stay out until reviewed.
+    `today` becomes the fixed reference date of age bands (so republishing the same rows gives the same bytes)."""
     columns = list(columns)
     nested = [c for c in columns if c.get("nested_path")]
-    proposed = {str(c["name"]): _suggest_column(c, _nested_pii(str(c["name"]), nested))
+    reference = (today or date.today()).isoformat()
+    proposed = {str(c["name"]): _suggest_column(c, _nested_pii(str(c["name"]), nested), reference)
                 for c in columns if not c.get("nested_path")}
     recipe: dict[str, Any] = {"version": 1, "default": DROP}
     if any(rule["rule"] in (HASH, TOKENIZE) for rule in proposed.values()):
@@ -448,7 +450,8 @@ def _nested_pii(name: str, nested: list[Mapping[str, Any]]) -> tuple[str, str] |
     return None
 
 
-def _suggest_column(column: Mapping[str, Any], nested_pii: tuple[str, str] | None) -> dict[str, Any]:
+def _suggest_column(column: Mapping[str, Any], nested_pii: tuple[str, str] | None, reference: str
+                    ) -> dict[str, Any]:
     labels = [str(lb) for lb in column.get("classifications") or [] if str(lb).startswith("pii.")]
     kind = str(column.get("normalized_type") or "other")
     if nested_pii:
@@ -459,15 +462,18 @@ def _suggest_column(column: Mapping[str, Any], nested_pii: tuple[str, str] | Non
             return {"rule": SCRUB, "why": "free text with no PII label (long values, or a name like notes): "
                                           "e-mails, phones and card numbers inside it become placeholders"}
         return {"rule": KEEP, "why": "no PII label"}
-    proposals = [_for_label(label, kind) for label in labels]
+    proposals = [_for_label(label, kind, reference) for label in labels]
     dropped = [p for p in proposals if p["rule"] == DROP]
     if dropped and len(proposals) > 1:
         return {"rule": DROP, "why": f"labelled {', '.join(labels)}: " + "; ".join(p["why"] for p in dropped)}
     return dropped[0] if dropped else proposals[0]
 
 
-def _for_label(label: str, kind: str) -> dict[str, Any]:
-    """The suggestion for one label on a column of a normalized type; drop when no rule fits the type."""
+def _for_label(label: str, kind: str, reference: str) -> dict[str, Any]:
+    """The suggestion for one label on a column of a normalized type; drop when no rule fits the type.
+
+    Birth dates become 10-year age bands, not birth years: the PII scan (rightly) still reads a column of birth
+    years as dates of birth, so a year would block the publish; bands of ages do not identify anyone."""
     why = f"labelled {label}"
     if label == "pii.email" and kind in ("string", "integer", "binary"):
         return {"rule": HASH, "why": f"{why}: a keyed hash, so joins on it still match across datasets "
@@ -475,13 +481,12 @@ def _for_label(label: str, kind: str) -> dict[str, Any]:
     if label == "pii.phone" and kind in ("string", "integer"):
         return {"rule": MASK, "keep_last": 2, "why": f"{why}: only the last 2 digits stay; drop it if nobody "
                                                      "needs to tell numbers apart"}
-    if label == "pii.date_of_birth" and kind in ("date", "timestamp"):
-        return {"rule": GENERALISE, "to": YEAR, "why": f"{why}: the birth year keeps age analyses possible (the "
-                                                       "PII scan still labels birth years; to: age_band it does not)"}
-    if label == "pii.date_of_birth" and kind == "string":
-        return {"rule": GENERALISE, "to": YEAR, "format": "%Y-%m-%d",
-                "why": f"{why}, stored as text: the birth year; check that `format` matches the values (values "
-                       "that do not parse become null)"}
+    if label == "pii.date_of_birth" and kind in ("date", "timestamp", "string"):
+        text = {"format": "%Y-%m-%d"} if kind == "string" else {}
+        note = "; stored as text: check that `format` matches the values (values that do not parse become null)"
+        return {"rule": GENERALISE, "to": AGE_BAND, "reference_date": reference, "band": 10, "top": 90, **text,
+                "why": f"{why}: 10-year age bands at {reference} keep age analyses possible without the birth "
+                       f"date{note if text else ''}"}
     if label == POSTCODE and kind == "string":
         return {"rule": GENERALISE, "to": PREFIX, "length": 3, "why": f"{why}: the first 3 characters keep the area"}
     if label == "pii.geo_location" and kind in ("float", "decimal"):

@@ -70,13 +70,23 @@ def version_view(session: Session, name: str, version: DatasetVersion, detail: b
         "schema": version.schema, "publisher": version.publisher, "message": version.message,
         "origin": version.origin, "parents": [f"{n}@v{v}" for n, v in parents], "tag": version.tag,
         "path": version.path, "git_commit": version.git_commit, "created_at": version.created_at.isoformat(),
-        "pii_allowed": version.pii_allowed,
+        "pii_allowed": version.pii_allowed, "source_dataset": version.source_dataset,
+        "derivation": _derivation_summary(version.derivation),
         "checks": {"pii": bool(version.pii_scan.get("passed", True)),
                    "quality": _quality_summary(version.validation)},
     }
     if detail:
         view.update(pii_scan=version.pii_scan, validation=version.validation, schema_change=version.schema_change)
+        if version.derivation:
+            view["derivation"] = version.derivation
     return view
+
+
+def _derivation_summary(derivation: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Where a version came from, without the recipe's text (that comes with `detail`)."""
+    if not derivation:
+        return None
+    return {k: derivation.get(k) for k in ("source", "recipe_hash", "key_fingerprint", "recipe_origin")}
 
 
 def _quality_summary(validation: dict[str, Any]) -> dict[str, Any]:

@@ -126,6 +126,14 @@ class DvcRepoConnector(Connector):
         return sample_parquet(parquet, target.columns, limit)
 
 
+    def read_schema(self, target: SampleTarget, columns: list[tuple[str, str]]) -> pa.Schema:
+        """The current version's Arrow schema, from the Parquet footer (no rows read): what `read_batches` yields."""
+        md5 = str(target.properties.get("md5") or "")
+        try:
+            return pq.read_schema(str(self.object_path(md5)))
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise ConnectorError(self.name, f"dataset '{target.path}' cannot be read: {type(exc).__name__}") from None
+
     def read_batches(self, target: SampleTarget, columns: list[tuple[str, str]], batch_rows: int
                      ) -> Iterator[pa.RecordBatch]:
         """Every row of the current version (re-publishing it under another name, or deriving from it)."""

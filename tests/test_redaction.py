@@ -515,13 +515,14 @@ def labelled_columns() -> list[dict[str, Any]]:
 
 
 def test_suggest_recipe_proposes_a_reviewable_rule_per_column_from_pii_labels() -> None:
-    suggested = suggest_recipe(labelled_columns())
+    suggested = suggest_recipe(labelled_columns(), today=date(2026, 11, 22))
     rules = {name: {k: v for k, v in rule.items() if k != "why"} for name, rule in suggested["columns"].items()}
     assert suggested["default"] == "drop" and suggested["key_env"] == DEFAULT_KEY_ENV
     assert rules == {
         "id": {"rule": "keep"}, "c_eml": {"rule": "hash"}, "phone": {"rule": "mask", "keep_last": 2},
-        "birth_dt": {"rule": "generalise", "to": "year"},
-        "dob_txt": {"rule": "generalise", "to": "year", "format": "%Y-%m-%d"},
+        "birth_dt": {"rule": "generalise", "to": "age_band", "reference_date": "2026-11-22", "band": 10, "top": 90},
+        "dob_txt": {"rule": "generalise", "to": "age_band", "reference_date": "2026-11-22", "band": 10, "top": 90,
+                    "format": "%Y-%m-%d"},
         "full_name": {"rule": "drop"}, "addr": {"rule": "drop"}, "ssn": {"rule": "drop"},
         "postcode": {"rule": "generalise", "to": "prefix", "length": 3},
         "lat": {"rule": "generalise", "to": "grid", "round_to": 0.1}, "geo": {"rule": "drop"},

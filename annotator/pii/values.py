@@ -181,8 +181,8 @@ def _geo(sample: Sample, hint: Hint) -> ValueResult:
         if not finite or not -limit <= v <= limit:
             return 0.0
         places = decimal_places(v)
-        if hint.positive:
-            return 1.0 if places >= 2 else 0.3
+        if hint.positive:  # a coordinate kept to 0.1 degree (about 11 km) or coarser locates a region, not a person
+            return 1.0 if places >= 2 else 0.0
         return 0.5 if places >= 4 else 0.0
 
     share, matched, seen = graded(sample, composite)
