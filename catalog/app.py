@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from catalog.api import router as api_router
     from catalog.api_governance import router as governance_router
     from catalog.api_lineage import router as lineage_router
+    from catalog.api_recipes import router as recipes_router
     from catalog.api_review import router as review_router
     from catalog.api_versions import router as versions_router
     from catalog.body_limits import BodyLimitMiddleware
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware)  # API bodies over their route's limit: 413 before they are read
     app.include_router(api_router)
     app.include_router(versions_router)
+    app.include_router(recipes_router)
     app.include_router(lineage_router)
     app.include_router(governance_router)
     app.include_router(review_router)

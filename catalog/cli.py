@@ -562,7 +562,7 @@ def demo(
 
 # Version commands (publish, versions, version, download, suite) live in their own module; importing it here,
 # after everything it uses is defined, registers them on `app`.
-from catalog import cli_governance, cli_lineage, cli_versions  # noqa: E402,F401
+from catalog import cli_governance, cli_lineage, cli_recipes, cli_versions  # noqa: E402,F401
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -33,17 +33,23 @@ def publish(
         help="Justification for removing or retyping declared columns.")] = None,
     base: Annotated[int | None, typer.Option(help="Fail with a conflict unless the latest version is this one.")]
     = None,
+    recipe: Annotated[Path | None, typer.Option(
+        help="A redaction recipe (YAML or JSON) applied to a catalog dataset before the checks; stored with the "
+             "dataset for later publishes. Without it, the stored recipe applies.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check and publish a new immutable version (Parquet + DVC, tagged NAME@vN)."""
+    from catalog.cli_recipes import read_recipe_file
     from catalog.errors import PublishRejected
     from catalog.publish import PublishOptions, parse_allowance
     from catalog.publish import publish as publish_version
+    from catalog.recipes import parse
 
     settings = _settings()
     allowed = dict(parse_allowance(item, "--allow-pii") for item in allow_pii or [])
     options = PublishOptions(message=message, parents=tuple(parent or ()), allow_pii=allowed,
-                             allow_schema_change=allow_schema_change, base=base)
+                             allow_schema_change=allow_schema_change, base=base,
+                             recipe=parse(read_recipe_file(recipe)) if recipe is not None else None)
     path = Path(source).expanduser()
     try:
         if path.exists():

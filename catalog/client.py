@@ -149,6 +149,28 @@ class Client:
             "message": message, "parents": list(parents), "allow_pii": dict(allow_pii or {}),
             "allow_schema_change": allow_schema_change, "base": base})
 
+    def publish_from(self, name: str, source: str, *, recipe: Mapping[str, Any] | str | Path | None = None,
+                     message: str | None = None, parents: Sequence[str] = (),
+                     allow_pii: Mapping[str, str] | None = None, allow_schema_change: str | None = None,
+                     base: int | None = None) -> dict[str, Any]:
+        """Publish the next version of `name` from crawled dataset `source`, read in batches on the catalog's
+        side and cleaned by `recipe` (a mapping, YAML/JSON text, or a path to a recipe file; default: the recipe
+        stored with `name`). The recipe's HMAC key is read where the catalog runs, never sent."""
+        body = {"source": source, "recipe": _recipe_arg(recipe), "message": message, "parents": list(parents),
+                "allow_pii": dict(allow_pii or {}), "allow_schema_change": allow_schema_change, "base": base}
+        return self._transport.recipes("publish_from", {"dataset": name}, body)
+
+    def recipe(self, name: str) -> dict[str, Any]:
+        """The redaction recipe stored with published dataset `name` (`recipe` None when it has none)."""
+        return self._transport.recipes("get", {"dataset": name}, None)
+
+    def save_recipe(self, name: str, recipe: Mapping[str, Any] | str | Path, source: str) -> dict[str, Any]:
+        """Check `recipe` against `source`'s columns and store it with `name` for the next publishes."""
+        return self._transport.recipes("save", {"dataset": name}, {"source": source, "recipe": _recipe_arg(recipe)})
+
+    def suggest_recipe(self, source: str) -> dict[str, Any]:
+        """A recipe proposed from `source`'s PII labels (`recipe` and its `yaml`), to review before publishing."""
+        return self._transport.recipes("suggest", {"source": source}, None)
 
     # -- lineage ------------------------------------------------------------------------------------------------
     def log_run(self, name: str, inputs: Sequence[Any] = (), outputs: Sequence[Any] = (),
@@ -299,6 +321,12 @@ class _Http:
             return self._send("POST", path, params=params, json=body).json()
         return self._send("GET", path, params=params).json()
 
+    def recipes(self, operation: str, params: dict[str, Any], body: Any) -> Any:
+        path, method = RECIPE_ROUTES[operation]
+        if method == "GET":
+            return self._send("GET", path, params=params).json()
+        return self._send(method, path, params=params, json=body).json()
+
     def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
         import tempfile
 
@@ -404,6 +432,15 @@ class _Local:
             params = {**params, "model": dict(parse_model_option(m) for m in params.get("model", []))}
         return self._guard(run)
 
+    def recipes(self, operation: str, params: dict[str, Any], body: Any) -> Any:
+        from catalog.db import session_scope
+
+        def run() -> Any:
+            with session_scope(self.settings) as session:
+                return _local_recipes(self.settings, session, self.actor, operation, params, body)
+
+        return self._guard(run)
+
     def publish(self, name: str, data: Any, options: dict[str, Any]) -> dict[str, Any]:
         from catalog.publish import PublishOptions, publish
 
@@ -413,6 +450,37 @@ class _Local:
         if isinstance(data, str | Path):
             return self._guard(lambda: publish(self.settings, self.actor, name, path=data, options=chosen))
         return self._guard(lambda: publish(self.settings, self.actor, name, data=data, options=chosen))
+
+
+RECIPE_ROUTES = {"get": ("/api/v1/recipes", "GET"), "save": ("/api/v1/recipes", "PUT"),
+                 "suggest": ("/api/v1/recipes/suggest", "GET"),
+                 "publish_from": ("/api/v1/versions/from-dataset", "POST")}
+
+
+def _recipe_arg(recipe: Mapping[str, Any] | str | Path | None) -> dict[str, Any] | str | None:
+    """A recipe as the API takes it: a mapping or text; a `Path` is read here (the file is the caller's)."""
+    if isinstance(recipe, Path):
+        return recipe.read_text(encoding="utf-8")
+    return dict(recipe) if isinstance(recipe, Mapping) else recipe
+
+
+def _local_recipes(settings: Any, session: Any, actor: Any, operation: str, params: dict[str, Any], body: Any
+                   ) -> Any:
+    """The library call behind each recipe operation of a local client (the API routes make the same calls)."""
+    from catalog import recipes
+
+    if operation == "get":
+        return recipes.get_recipe(session, actor, params["dataset"])
+    if operation == "suggest":
+        return recipes.suggest(session, actor, params["source"])
+    if operation == "save":
+        return recipes.save_recipe(settings, session, actor, params["dataset"], body["recipe"], body["source"])
+    from catalog.publish import PublishOptions, publish
+
+    options = PublishOptions(message=body["message"], parents=tuple(body["parents"]), allow_pii=body["allow_pii"],
+                             allow_schema_change=body["allow_schema_change"], base=body["base"],
+                             recipe=recipes.parse(body["recipe"]) if body["recipe"] is not None else None)
+    return publish(settings, actor, params["dataset"], dataset=body["source"], options=options)
 
 
 LINEAGE_ROUTES = {"log_run": ("/api/v1/runs", "POST"), "models": ("/api/v1/models", "GET"),

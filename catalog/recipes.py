@@ -29,8 +29,10 @@ from catalog.models import PublishedDataset, utcnow
 from catalog.settings import Settings
 
 
-def parse(recipe: str | Mapping[str, Any]) -> redaction.Recipe:
-    """A recipe from YAML or JSON text, or from an already parsed mapping."""
+def parse(recipe: str | Mapping[str, Any] | redaction.Recipe) -> redaction.Recipe:
+    """A recipe from YAML or JSON text, or from an already parsed mapping (a `Recipe` is returned as is)."""
+    if isinstance(recipe, redaction.Recipe):
+        return recipe
     if isinstance(recipe, str):
         return redaction.load_recipe(recipe)
     if isinstance(recipe, Mapping):
@@ -64,8 +66,8 @@ def _published(session: Session, name: str) -> PublishedDataset | None:
     return session.scalar(select(PublishedDataset).where(PublishedDataset.name == name))
 
 
-def save_recipe(settings: Settings, session: Session, actor: Actor, name: str, recipe: str | Mapping[str, Any],
-                source: str) -> dict[str, Any]:
+def save_recipe(settings: Settings, session: Session, actor: Actor, name: str,
+                recipe: str | Mapping[str, Any] | redaction.Recipe, source: str) -> dict[str, Any]:
     """Check `recipe` against `source`'s schema and store it as `name`'s recipe."""
     from catalog.export import open_export
     from catalog.publish import validate_name

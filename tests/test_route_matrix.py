@@ -112,6 +112,10 @@ POLICY: dict[tuple[str, str], dict[str, Expected]] = {
     ("GET", "/api/v1/suites"): METADATA,
     ("PUT", "/api/v1/suites"): MANAGE,
     ("POST", "/api/v1/suites/reset"): MANAGE,
+    ("GET", "/api/v1/recipes"): METADATA,
+    ("PUT", "/api/v1/recipes"): DATA,  # publish on DATASET and read_data on its source (DATASET itself here)
+    ("GET", "/api/v1/recipes/suggest"): METADATA,  # built from the source's labels: metadata
+    ("POST", "/api/v1/versions/from-dataset"): DATA,  # publish on DATASET and read_data on the source (DATASET)
     # lineage
     ("POST", "/api/v1/lineage"): RECORD_LINEAGE,
     ("POST", "/api/v1/runs"): RECORD_LINEAGE,
@@ -232,6 +236,7 @@ def _page_upload(path: str, file: tuple[str, bytes], **values: Any) -> Call:
                 headers={**SAME_ORIGIN, "Content-Type": encoded.headers["content-type"]})
 
 
+KEEP_ALL = "version: 1\ndefault: keep\ncolumns: {}\n"  # a recipe that changes nothing: publishes stay "unchanged"
 REVIEW_LABEL = "pii.iban"  # on DATASET's `score` column; no other case decides it
 
 
@@ -292,6 +297,13 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("GET", "/api/v1/suites"): lambda w, r: Call("/api/v1/suites", {"dataset": DATASET}),
     ("PUT", "/api/v1/suites"): lambda w, r: Call("/api/v1/suites", {"dataset": DATASET}, json=w.suite),
     ("POST", "/api/v1/suites/reset"): lambda w, r: Call("/api/v1/suites/reset", {"dataset": DATASET}),
+    ("GET", "/api/v1/recipes"): lambda w, r: Call("/api/v1/recipes", {"dataset": DATASET}),
+    ("PUT", "/api/v1/recipes"): lambda w, r: Call("/api/v1/recipes", {"dataset": DATASET}, json={
+        "source": DATASET, "recipe": KEEP_ALL}),
+    ("GET", "/api/v1/recipes/suggest"): lambda w, r: Call("/api/v1/recipes/suggest", {"source": DATASET}),
+    ("POST", "/api/v1/versions/from-dataset"): lambda w, r: Call(  # v2 read back through a keep-all recipe:
+        "/api/v1/versions/from-dataset", {"dataset": DATASET},    # the same bytes, so "unchanged"
+        json={"source": DATASET, "recipe": KEEP_ALL, "message": f"by {r}"}),
     ("POST", "/api/v1/lineage"): lambda w, r: Call("/api/v1/lineage", json=_event(r)),
     ("POST", "/api/v1/runs"): lambda w, r: Call("/api/v1/runs", json={
         "name": "matrix-score", "run_id": f"matrix-run-{r}", "inputs": [{"dataset": DATASET, "version": "v2"}],
