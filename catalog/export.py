@@ -39,6 +39,7 @@ class Export:
     schema_version: int | None
     source_kind: str
     batches: Callable[[], Iterator[pa.RecordBatch]]
+    rows_estimate: int | None = None  # the crawl's estimate: decides whether work is spread over processes
 
 
 def open_export(settings: Settings, actor: Actor, name: str, batch_rows: int = BATCH_ROWS) -> Export:
@@ -53,6 +54,7 @@ def open_export(settings: Settings, actor: Actor, name: str, batch_rows: int = B
         columns = [(c.name, c.normalized_type) for c in dataset.columns if c.nested_path is None]
         target = SampleTarget(dataset.path, DatasetKind(dataset.kind), tuple(c for c, _ in columns),
                               dataset.row_estimate, dict(dataset.properties or {}))
+        rows_estimate = dataset.row_estimate
         schema_version = session.scalar(select(func.max(SchemaVersion.version))
                                         .where(SchemaVersion.dataset_id == dataset.id))
     reader = getattr(connector, "read_batches", None)
@@ -66,7 +68,8 @@ def open_export(settings: Settings, actor: Actor, name: str, batch_rows: int = B
         from connectors.sql.export import arrow_type
 
         schema = pa.schema([(c, arrow_type(t)) for c, t in columns])
-    return Export(name, schema, schema_version, connector.kind, lambda: iter(reader(target, columns, batch_rows)))
+    return Export(name, schema, schema_version, connector.kind, lambda: iter(reader(target, columns, batch_rows)),
+                  rows_estimate)
 
 
 def dataset_batches(settings: Settings, actor: Actor, name: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:

@@ -221,6 +221,7 @@ def _stage(repo: VersionRepo, data: Any, path: str | Path | None, source: _Sourc
     if path is not None:
         return stage_path(Path(path), staging, origin)
     assert source is not None
+    from catalog.redact_pool import redact_batches, worker_count
     from catalog.streams import prefetch
 
     export = source.export
@@ -228,9 +229,10 @@ def _stage(repo: VersionRepo, data: Any, path: str | Path | None, source: _Sourc
     described = f"dataset {export.dataset}"
     if source.recipe is None:
         return stage_batches(export.schema, batches, staging, described)
-    redactor = redaction.Redactor(source.recipe, export.schema, source.key)
+    schema = redaction.output_schema(source.recipe, export.schema)
     described += f" through recipe {redaction.recipe_hash(source.recipe)[:12]}"
-    return stage_batches(redactor.schema, (redactor(batch) for batch in batches), staging, described)
+    redacted = redact_batches(source.recipe, export.schema, source.key, batches, worker_count(export.rows_estimate))
+    return stage_batches(schema, redacted, staging, described)
 
 
 def _check(settings: Settings, staged: Staged, name: str, context: _Context, options: PublishOptions
