@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     from web.routes_governance import router as governance_pages_router
     from web.routes_lineage import router as lineage_pages_router
     from web.routes_publish import router as publish_pages_router
+    from web.routes_recipes import router as recipe_pages_router
     from web.routes_review import router as review_pages_router
     from web.routes_versions import router as version_pages_router
 
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(page_router, dependencies=pages)
     app.include_router(version_pages_router, dependencies=pages)
     app.include_router(publish_pages_router, dependencies=pages)
+    app.include_router(recipe_pages_router, dependencies=pages)
     app.include_router(lineage_pages_router, dependencies=pages)
     app.include_router(governance_pages_router, dependencies=pages)
     app.include_router(review_pages_router, dependencies=pages)

@@ -4,7 +4,8 @@ One server-mode catalog serves the whole module: a SQLite shop (customers with p
 PostgreSQL schema whose table and column comments carry script payloads, AI descriptions from the rules backend,
 a search index, `team/scores` published and read by a training run of model `churn`, and four people who sign
 in through the login form: ana (analyst), olga (owner of the customers table), stella (steward) and pat
-(publisher). Every flow saves screenshots (see tests/browser.py). Cases that change state act on their own
+(publisher, granted read_data on the customers table so that a redaction recipe may read it). Every flow saves
+screenshots (see tests/browser.py). Cases that change state act on their own
 targets, so their order does not matter.
 """
 
@@ -28,7 +29,7 @@ from catalog.annotate import annotate
 from catalog.app import create_app
 from catalog.client import Client
 from catalog.db import migrate, session_scope
-from catalog.principals import add_user
+from catalog.principals import add_grant, add_user
 from catalog.publish import publish
 from catalog.search import build_index
 from catalog.settings import load_settings
@@ -113,6 +114,7 @@ def _build(root: Path, pg_url: str, schema: str) -> Any:
         for name, roles in ROLES.items():
             add_user(session, local, name, roles, password=PASSWORDS[name])
         stewardship.change(session, local, CUSTOMERS, "owner", "olga", "add")
+        add_grant(session, local, "pat", CUSTOMERS, "read_data", days=30, reason="cleaned copy for the recipe case")
     build_index(embedded, local)
     return dataclasses.replace(embedded, mode="server", secret_key=SECRET), hostile
 
@@ -329,6 +331,31 @@ def test_publish_a_version_and_see_it_listed(world: World, tmp_path: Path) -> No
     listed = page.locator("#published-versions")
     assert listed.get_by_role("link", name="v1").count() == 1
     assert "November store sales" in listed.inner_text()
+    page.context.close()
+
+
+def test_publisher_reviews_a_suggested_recipe_and_saves_it(world: World) -> None:
+    page = world.page_for("pat")
+    opened = _fail_on_dialog(page)
+    page.goto("/datasets/" + CUSTOMERS)
+    page.get_by_role("link", name="Suggest a redaction recipe").click()
+    page.wait_for_url(re.compile(r"/recipes\?dataset=shop_clean%2Fcustomers&suggest=shop%2Fmain%2Fcustomers"))
+    assert "A suggestion to review" in page.locator("#recipe-suggestion").inner_text()
+    editor = page.get_by_label("Recipe (YAML or JSON)")
+    assert "c_eml:" in editor.input_value() and "rule: hash" in editor.input_value()
+    assert page.get_by_label(re.compile("^Source")).input_value() == CUSTOMERS
+    assert serious_violations(page) == []
+    screenshot(page, "recipe-suggested")
+    page.get_by_role("button", name="Save recipe").click()
+    page.wait_for_url(re.compile(r"/recipes\?dataset=shop_clean%2Fcustomers&notice=saved"))
+    assert "Saved" in page.get_by_role("status").first.inner_text()
+    rules = page.get_by_role("table", name=re.compile("Rules of the stored recipe"))
+    assert "hash" in rules.get_by_role("row", name=re.compile("^c_eml")).inner_text()
+    assert "keep" in rules.get_by_role("row", name=re.compile("^city")).inner_text()
+    assert "c_eml:" in page.get_by_label("Recipe (YAML or JSON)").input_value(), "the editor holds what was saved"
+    assert serious_violations(page) == [] and opened == []
+    assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"], "the page scrolls sideways"
+    screenshot(page, "recipe-saved")
     page.context.close()
 
 

@@ -142,7 +142,8 @@ def test_the_form_labels_every_input_and_offers_targets_and_crawled_datasets(set
     form = Form()
     form.feed(response.text)
     names = {str(i["name"]) for i in form.inputs}
-    assert names == {"dataset", "message", "parents", "allow_pii", "allow_schema_change", "file", "from_dataset"}
+    assert names == {"dataset", "message", "parents", "allow_pii", "allow_schema_change", "file", "from_dataset",
+                     "recipe"}
     for element in form.inputs:
         assert element["id"] in form.label_for, f"{element['name']} has no label"
         described = str(element.get("aria-describedby") or "")

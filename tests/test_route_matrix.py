@@ -156,6 +156,8 @@ POLICY: dict[tuple[str, str], dict[str, Expected]] = {
     ("POST", "/suites/reset"): MANAGE,
     ("GET", "/publish"): PUBLISH,  # the form: for whoever may publish somewhere (an owner on the datasets they own)
     ("POST", "/publish"): PUBLISH,
+    ("GET", "/recipes"): METADATA,  # the stored recipe (and a suggestion from DATASET's labels): metadata
+    ("POST", "/recipes"): only("owner", "admin"),  # publish on DATASET and read_data on its source (DATASET)
     ("GET", "/lineage"): METADATA,
     ("GET", "/models"): EVERYONE,
     ("GET", "/models/detail"): METADATA,
@@ -358,6 +360,8 @@ REQUESTS: dict[tuple[str, str], Callable[[World, str], Call]] = {
     ("GET", "/publish"): lambda w, r: Call("/publish", {"dataset": DATASET}),
     ("POST", "/publish"): lambda w, r: _page_upload(  # v2's own bytes again: "unchanged", no new version
         "/publish", ("scores-v2.parquet", w.v2_parquet), dataset=DATASET, message=f"by {r}"),
+    ("GET", "/recipes"): lambda w, r: Call("/recipes", {"dataset": DATASET, "suggest": DATASET}),
+    ("POST", "/recipes"): lambda w, r: _page_form("/recipes", dataset=DATASET, source=DATASET, recipe=KEEP_ALL),
     ("GET", "/lineage"): lambda w, r: Call("/lineage", {"dataset": DATASET}),
     ("GET", "/models"): lambda w, r: Call("/models"),
     ("GET", "/models/detail"): lambda w, r: Call("/models/detail", {"name": MODEL}),

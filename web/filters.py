@@ -145,6 +145,7 @@ def highlight(text: str | None, words: list[str] | None) -> list[tuple[str, bool
 def install(env: jinja2.Environment) -> None:
     """Register every filter on the pages' Jinja environment."""
     from web.columns_view import column_rows  # it formats with the filters above, so it imports this module
+    from web.recipe_view import recipe_url, rule_rows
 
     env.filters.update({
         "dataset_url": dataset_url,
@@ -162,4 +163,6 @@ def install(env: jinja2.Environment) -> None:
         "percent": percent,
         "column_rows": column_rows,
         "highlight": highlight,
+        "recipe_rows": rule_rows,
+        "recipe_url": recipe_url,
     })

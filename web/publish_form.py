@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from catalog.access import Action, Actor, Resource, can, visible_datasets
 from catalog.errors import InvalidInput, PermissionDenied
 from catalog.models import Dataset, DatasetVersion, PublishedDataset
-from web.uploads import StoredFile
+from web.uploads import FIELD_BYTES, StoredFile
 
 if TYPE_CHECKING:  # catalog.publish loads pyarrow's dataset layer and pandas: imported when a form is posted
     from catalog.publish import PublishOptions
@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # catalog.publish loads pyarrow's dataset layer and pandas: i
 MAX_PARENTS = 50
 MAX_CHOICES = 500  # names offered in each datalist; the inputs take any name
 FIELD_LENGTHS = {"dataset": 1000, "from_dataset": 1000, "message": 2000, "parents": 5000, "allow_pii": 20000,
-                 "allow_schema_change": 2000, "base": 20, "base_of": 1000}
+                 "allow_schema_change": 2000, "base": 20, "base_of": 1000, "recipe": FIELD_BYTES}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ class PublishForm:
     allow_schema_change: str = ""
     base: str = ""  # the latest version of `base_of` when the form was shown: a publish that lands first conflicts
     base_of: str = ""
+    recipe: str = ""  # a redaction recipe (YAML or JSON) for a crawled source; empty: the stored one, if any
 
     @classmethod
     def from_fields(cls, fields: Iterable[tuple[str, str]]) -> PublishForm:
@@ -57,11 +58,13 @@ class PublishForm:
     def options(self) -> PublishOptions:
         """Message, parents, PII allowances, schema-change justification and base; `InvalidInput` names the
         field that is wrong."""
+        from catalog import recipes
         from catalog.publish import PublishOptions
 
         return PublishOptions(message=self.message.strip() or None, parents=parse_parents(self.parents),
                               allow_pii=parse_allowances(self.allow_pii),
-                              allow_schema_change=self.allow_schema_change.strip() or None, base=self._base())
+                              allow_schema_change=self.allow_schema_change.strip() or None, base=self._base(),
+                              recipe=recipes.parse(self.recipe) if self.recipe.strip() else None)
 
     def source(self, file: StoredFile | None) -> dict[str, Any]:
         """`path=` or `dataset=` for `publish`: exactly one of an uploaded file and a crawled dataset."""
@@ -132,6 +135,16 @@ def choices(session: Session, actor: Actor) -> dict[str, list[str]]:
                                    visible_datasets(actor, Action.READ_DATA))
         .order_by(Dataset.name).limit(MAX_CHOICES)))
     return {"published": published, "crawled": crawled}
+
+
+def stored_recipe(session: Session, actor: Actor, name: str) -> dict[str, str] | None:
+    """The target's stored recipe, named for the form's hint (the source it reads), when the actor may see it."""
+    name = name.strip()
+    if not name or not can(actor, Action.READ_METADATA, Resource.dataset(name)):
+        return None
+    source = session.scalar(select(PublishedDataset.recipe_source)
+                            .where(PublishedDataset.name == name))
+    return None if source is None else {"dataset": name, "source": source}
 
 
 def latest_number(session: Session, name: str) -> int | None:

@@ -25,6 +25,7 @@ from web import filters
 from web.dataset_quality import profile_signals
 from web.lineage_graph import layout
 from web.listing import PER_PAGE, DatasetFilters, pagination
+from web.recipe_view import dataset_links
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 RECENT = 10
@@ -91,7 +92,8 @@ def dataset_page(name: str, request: Request, session: Session = Depends(get_ses
                  can_manage=can(actor, Action.MANAGE, Resource.dataset(name)),
                  can_publish=can(actor, Action.PUBLISH, Resource.dataset(name)),
                  access=dataset_access.access_summary(session, actor, name),
-                 graph=_lineage_around(session, actor, name, dataset["lineage"]))
+                 graph=_lineage_around(session, actor, name, dataset["lineage"]),
+                 recipe=dataset_links(session, actor, dataset))
 
 
 def _lineage_around(session: Session, actor: Actor, name: str, nearby: dict[str, Any]) -> Any:

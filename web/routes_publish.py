@@ -112,4 +112,5 @@ def _form_page(request: Request, session: Session, actor: Actor, form: PublishFo
     return _page(request, "publish.html", "publish", status=status, form=form.values(),
                  choices=publish_form.choices(session, actor), formats=sorted(FORMATS), limit=upload_limit(),
                  max_segments=MAX_SEGMENTS, max_message=MAX_MESSAGE, min_justification=MIN_JUSTIFICATION,
-                 code=status, error=error, report=report, gates=gates, sent_file=sent_file)
+                 code=status, error=error, report=report, gates=gates, sent_file=sent_file,
+                 stored_recipe=publish_form.stored_recipe(session, actor, form.dataset))
