@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -117,11 +118,14 @@ def child(mode: str, url: str, table: str) -> dict[str, Any]:
 
     before = _rss_mib()
     started = time.perf_counter()
-    if mode == "copy":
-        rows = _copy(settings, actor, dataset)
-    else:
-        rows = _clean(settings, actor, dataset)
-    seconds = time.perf_counter() - started
+    try:
+        rows = _copy(settings, actor, dataset) if mode == "copy" else _clean(settings, actor, dataset)
+    finally:
+        seconds = time.perf_counter() - started
+        from catalog.db import get_engine
+
+        get_engine(settings).dispose()
+        shutil.rmtree(home, ignore_errors=True)
     return {"mode": mode, "table": table, "rows": rows, "seconds": seconds, "rss_before_mib": before,
             "peak_rss_mib": _rss_mib()}
 

@@ -19,10 +19,12 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import pyarrow as pa
 
+from catalog.errors import CatalogError
 from catalog.redaction import Recipe, Redactor, parse_recipe
 
 MIN_ROWS_FOR_WORKERS = 400_000
@@ -57,6 +59,9 @@ def redact_batches(recipe: Recipe, schema: pa.Schema, key: bytes | None, batches
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise CatalogError("a redaction worker process ended abruptly (killed, or out of memory); nothing was "
+                           "published: publish again, or set CATALOG_REDACT_WORKERS=1 to redact in-process") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
