@@ -8,7 +8,6 @@ cache header: a version never changes.
 from __future__ import annotations
 
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +88,7 @@ async def api_publish(
     from starlette.concurrency import run_in_threadpool
 
     from catalog.publish import PublishOptions, parse_allowance, publish
+    from catalog.publish_input import staging_name
     from catalog.version_repo import VersionRepo
 
     settings = request.app.state.settings
@@ -97,7 +97,7 @@ async def api_publish(
                              allow_schema_change=allow_schema_change, base=base)
     repo = VersionRepo(settings)
     await run_in_threadpool(repo.ensure)
-    upload = repo.staging_dir() / f"upload-{uuid.uuid4().hex}{_suffix(request)}"
+    upload = repo.staging_dir() / staging_name("upload-", _suffix(request))
     try:
         await _receive(request, upload)
         return await run_in_threadpool(publish, settings, actor, dataset, path=upload, options=options,

@@ -38,7 +38,7 @@ from catalog.access import Action, Actor, Resource, require
 from catalog.db import session_factory
 from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PublishRejected
 from catalog.models import Dataset, DatasetVersion, PublishedDataset, Source, VersionParent, utcnow
-from catalog.publish_input import Staged, stage, stage_batches, stage_path
+from catalog.publish_input import Staged, stage, stage_batches, stage_path, sweep_staging
 from catalog.settings import Settings
 from catalog.sources import SOURCE_NAME
 from catalog.version_repo import VersionRepo
@@ -111,6 +111,7 @@ def publish(settings: Settings, actor: Actor, name: str, *, data: Any = None, pa
     source = _open_source(settings, actor, dataset, options, context) if dataset is not None else None
     repo = VersionRepo(settings)
     repo.ensure()
+    sweep_staging(repo.staging_dir())
     staged = _stage(repo, data, path, source, origin)
     try:
         report = _check(settings, staged, name, context, options)

@@ -12,7 +12,10 @@ A file that cannot be parsed is an `InvalidInput` naming the file and the parser
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,6 +35,47 @@ FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "tsv"
            ".ndjson": "json", ".json": "json-array", ".arrow": "ipc", ".feather": "ipc", ".ipc": "ipc"}
 BATCH_ROWS = 65_536
 MAX_JSON_ARRAY_BYTES = 512 * 1024 * 1024  # a JSON array is parsed whole; bigger inputs should be JSON lines
+
+
+STALE_AFTER_S = 15 * 60  # a dead process's staged file untouched this long is swept (see `sweep_staging`)
+_OWNED = re.compile(r"^(?:upload-)?(\d+)-[0-9a-f]{32}|^fetch-[0-9a-f]{32}-(\d+)$")
+
+
+def staging_name(prefix: str = "", suffix: str = ".parquet") -> str:
+    """A staging entry's name, carrying the writing process's id so `sweep_staging` can tell leftovers."""
+    return f"{prefix}{os.getpid()}-{uuid.uuid4().hex}{suffix}"
+
+
+def sweep_staging(staging: Path, stale_after_s: float = STALE_AFTER_S) -> list[str]:
+    """Remove what killed publishes left in the staging folder: entries named by a process that no longer runs
+    and untouched for `stale_after_s` (a staged version can be gigabytes; a process killed with -9 never runs
+    its cleanup). The age guard keeps entries of live processes whose ids this process cannot see (another
+    container sharing the volume). Returns the names removed."""
+    removed = []
+    now = time.time()
+    for entry in staging.iterdir() if staging.is_dir() else ():
+        found = _OWNED.match(entry.name)
+        if found is None:
+            continue
+        pid = int(found.group(1) or found.group(2))
+        try:
+            if pid == os.getpid() or _alive(pid) or now - entry.stat().st_mtime < stale_after_s:
+                continue
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            removed.append(entry.name)
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 # Hashing a staged gigabyte takes about as long as md5sum; it runs here while the checks read the same file.
@@ -65,7 +109,7 @@ class Staged:
 
 def stage(data: Any, staging: Path, origin: str) -> Staged:
     """Stage an in-memory table or DataFrame."""
-    target = staging / f"{uuid.uuid4().hex}.parquet"
+    target = staging / staging_name()
     try:
         schema = write_canonical(data, target)
     except TypeError as exc:
@@ -75,7 +119,7 @@ def stage(data: Any, staging: Path, origin: str) -> Staged:
 
 def stage_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], staging: Path, origin: str) -> Staged:
     """Stage streamed batches (a crawled dataset read through its connector)."""
-    target = staging / f"{uuid.uuid4().hex}.parquet"
+    target = staging / staging_name()
     try:
         written = write_batches(schema, batches, target)
     except BaseException:
@@ -89,7 +133,7 @@ def stage_path(path: Path, staging: Path, origin: str | None = None) -> Staged:
     path = path.expanduser()
     if not path.exists():
         raise InvalidInput(f"'{path}' does not exist")
-    target = staging / f"{uuid.uuid4().hex}.parquet"
+    target = staging / staging_name()
     origin = origin or f"{'folder' if path.is_dir() else 'file'} {path.name}"
     try:
         if path.is_file() and is_canonical(path):

@@ -184,6 +184,11 @@ def _catalog(settings: Settings, sqlite_source: Path) -> Settings:
         record_run(session, local, RunRecord(job_name="train-churn", run_key="fuzz-run-1",
                                              inputs=[DatasetRef("team/scores", "v1")],
                                              models=[ModelSpec("churn", "1", "sklearn", {"auc": 0.8})]))
+    # The first hybrid search of a process loads the embedding model (seconds on a busy 2-core machine, past the
+    # fuzzer's 10 s read timeout): load it now, as a running server has it after its first search.
+    from annotator.embed import Embedder
+
+    Embedder(settings.embedding_model).embed(["warm up"])
     return server
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,10 +231,11 @@ class UploadRequest(Request):
     def _folder(self) -> Path:
         """This request's own folder in the staging area (created when the file's first bytes arrive)."""
         if self._upload_folder is None:
+            from catalog.publish_input import staging_name
             from catalog.version_repo import VersionRepo
 
             staging = VersionRepo(self.app.state.settings).staging_dir()
-            self._upload_folder = staging / f"upload-{uuid.uuid4().hex}"
+            self._upload_folder = staging / staging_name("upload-", "")
         return self._upload_folder
 
     def discard(self) -> None:
