@@ -8,6 +8,7 @@ Nothing internal (tracebacks, URLs with secrets) leaks.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,13 +25,14 @@ from catalog.errors import (
     NotFound,
     PermissionDenied,
     PublishRejected,
+    SourceUnavailable,
     TooLarge,
     Unauthenticated,
 )
 from catalog.settings import Settings, load_settings
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
-          TooLarge: 413, PublishRejected: 422}
+          TooLarge: 413, PublishRejected: 422, SourceUnavailable: 502}
 
 
 def _status_of(exc: CatalogError) -> int:
@@ -106,6 +108,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    from catalog.openapi_errors import document_errors
+
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document with the API's real error responses (built once, then cached by FastAPI)."""
+        if app.openapi_schema is None:
+            document_errors(build_openapi())  # FastAPI keeps the document it built in `app.openapi_schema`
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -29,6 +29,11 @@ class Conflict(CatalogError):
     """Someone else changed the thing first (two publishes of one dataset at once); retry on top of theirs."""
 
 
+class SourceUnavailable(CatalogError):
+    """A crawled source could not be read to the end (down, unreachable, connection dropped); nothing was stored
+    from the attempt and it can simply be tried again."""
+
+
 class PublishRejected(CatalogError):
     """A version failed its checks; `report` holds every gate's result (never a data value)."""
 

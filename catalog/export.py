@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from catalog.access import Action, Actor, Resource, require
 from catalog.db import session_scope
-from catalog.errors import InvalidInput, NotFound
+from catalog.errors import InvalidInput, NotFound, SourceUnavailable
 from catalog.models import Dataset, SchemaVersion, Source
 from catalog.settings import Settings
 from catalog.sources import connector_of
@@ -63,7 +63,12 @@ def open_export(settings: Settings, actor: Actor, name: str, batch_rows: int = B
                            "export it to a Parquet or CSV file and publish that")
     schema_reader = getattr(connector, "read_schema", None)
     if schema_reader is not None:
-        schema = schema_reader(target, columns)
+        from connectors.base import ConnectorError
+
+        try:
+            schema = schema_reader(target, columns)
+        except ConnectorError as exc:
+            raise SourceUnavailable(str(exc)) from None
     else:
         from connectors.sql.export import arrow_type
 

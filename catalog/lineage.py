@@ -41,6 +41,8 @@ CATALOG_NAMESPACE = "catalog"
 STATES = ("running", "complete", "failed", "aborted")
 TERMINAL = {"complete", "failed", "aborted"}
 MAX_REFS = 500
+MAX_VALUES = 1000  # metrics plus parameters of one run, metrics of one model
+MAX_VALUE_CHARS = 10_000
 NAME_LIMIT = 1000
 MODEL_NAME = re.compile(r"^[^\x00-\x1f]{1,500}$")
 
@@ -142,11 +144,23 @@ def _check_record(record: RunRecord) -> None:
     for ref in (*record.inputs, *record.outputs):
         if not ref.dataset or len(ref.dataset) > NAME_LIMIT:
             raise InvalidInput("every input and output needs a dataset name of 1 to 1000 characters")
-    for name, value in (*record.metrics.items(), *record.parameters.items()):
+    _check_values({**record.metrics, **record.parameters}, "the run's metrics and parameters")
+    for spec in record.models:
+        _check_values(spec.metrics, f"model '{str(spec.name)[:100]}' metrics")
+
+
+def _check_values(values: Mapping[str, Any], what: str) -> None:
+    """Metrics and parameters are small scalars: bounded in number and size, so one run cannot bloat the store
+    (a body limit alone would still let one 16 MiB string through)."""
+    if len(values) > MAX_VALUES:
+        raise InvalidInput(f"{what}: at most {MAX_VALUES} values, not {len(values)}")
+    for name, value in values.items():
         if not isinstance(name, str) or len(name) > 200:
             raise InvalidInput("metric and parameter names must be text of at most 200 characters")
         if not isinstance(value, str | int | float | bool | None):
             raise InvalidInput(f"metric or parameter '{name}' must be a number, text or boolean")
+        if isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+            raise InvalidInput(f"metric or parameter '{name}' is longer than {MAX_VALUE_CHARS:,} characters")
 
 
 def _merge_run(run: LineageRun, record: RunRecord) -> None:

@@ -36,7 +36,7 @@ from catalog import audit, recipes, redaction
 from catalog import publish_gates as gates
 from catalog.access import Action, Actor, Resource, require
 from catalog.db import session_factory
-from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PublishRejected
+from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PublishRejected, SourceUnavailable
 from catalog.models import Dataset, DatasetVersion, PublishedDataset, Source, VersionParent, utcnow
 from catalog.publish_input import Staged, stage, stage_batches, stage_path, sweep_staging
 from catalog.settings import Settings
@@ -224,16 +224,21 @@ def _stage(repo: VersionRepo, data: Any, path: str | Path | None, source: _Sourc
     assert source is not None
     from catalog.redact_pool import redact_batches, worker_count
     from catalog.streams import prefetch
+    from connectors.base import ConnectorError
 
     export = source.export
     batches = prefetch(export.batches())
     described = f"dataset {export.dataset}"
-    if source.recipe is None:
-        return stage_batches(export.schema, batches, staging, described)
-    schema = redaction.output_schema(source.recipe, export.schema)
-    described += f" through recipe {redaction.recipe_hash(source.recipe)[:12]}"
-    redacted = redact_batches(source.recipe, export.schema, source.key, batches, worker_count(export.rows_estimate))
-    return stage_batches(schema, redacted, staging, described)
+    schema = export.schema
+    if source.recipe is not None:
+        schema = redaction.output_schema(source.recipe, export.schema)
+        described += f" through recipe {redaction.recipe_hash(source.recipe)[:12]}"
+        batches = redact_batches(source.recipe, export.schema, source.key, batches,
+                                 worker_count(export.rows_estimate))
+    try:
+        return stage_batches(schema, batches, staging, described)
+    except ConnectorError as exc:
+        raise SourceUnavailable(f"{exc}; nothing was published: publish again once the source answers") from None
 
 
 def _check(settings: Settings, staged: Staged, name: str, context: _Context, options: PublishOptions

@@ -78,6 +78,19 @@ def test_input_forms_latest_resolution_retries_and_conflicts(pipeline: Client) -
     assert second["models"] == [{"name": "churn", "version": "2"}]
 
 
+def test_run_metrics_and_parameters_are_bounded(pipeline: Client) -> None:
+    with pytest.raises(ClientError, match="'notes' is longer than 10,000 characters") as long:
+        pipeline.log_run("score", inputs=["team/raw@v1"], parameters={"notes": "x" * 10_001})
+    assert long.value.status == 400
+    with pytest.raises(ClientError, match="at most 1000 values, not 1001"):
+        pipeline.log_run("score", inputs=["team/raw@v1"], metrics={f"m{i}": i for i in range(1001)})
+    with pytest.raises(ClientError, match="model 'big' metrics: at most 1000 values"):
+        pipeline.log_run("score", outputs=[{"model": "big", "metrics": {f"m{i}": i for i in range(1001)}}])
+    ok = pipeline.log_run("score", inputs=["team/raw@v1"], parameters={"notes": "x" * 10_000})
+    assert len(ok["parameters"]["notes"]) == 10_000
+    assert [m["name"] for m in pipeline.models()] == ["churn"]  # the refused runs left nothing behind
+
+
 def test_graph_walks_down_from_a_version_and_up_from_a_model(pipeline: Client) -> None:
     down = pipeline.lineage("team/raw", "v1", direction="down")
     labels = {n["label"] for n in down["nodes"]}

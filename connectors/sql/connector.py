@@ -182,6 +182,8 @@ class SqlConnector(Connector):
                 except (DatasetGone, SQLAlchemyError, ValueError) as exc:
                     message = self._message(exc) if isinstance(exc, SQLAlchemyError) else str(exc)
                     raise ConnectorError(self.name, f"dataset '{target.path}' cannot be read: {message}") from None
+        except SQLAlchemyError as exc:  # closing a connection the server dropped: the read failed, say so
+            raise ConnectorError(self.name, f"dataset '{target.path}' cannot be read: {self._message(exc)}") from None
         finally:
             engine.dispose()
 
