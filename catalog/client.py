@@ -367,14 +367,21 @@ class _Local:
         pass
 
     def _guard(self, call: Any) -> Any:
-        from catalog.errors import CatalogError, Conflict, NotFound, PermissionDenied, PublishRejected
+        from catalog.errors import (
+            CatalogError,
+            Conflict,
+            NotFound,
+            PermissionDenied,
+            PublishRejected,
+            SourceUnavailable,
+        )
 
         try:
             return call()
         except PublishRejected as exc:
             raise ClientError(str(exc), 422, exc.report) from None
         except CatalogError as exc:
-            status = {NotFound: 404, PermissionDenied: 403, Conflict: 409}.get(type(exc), 400)
+            status = {NotFound: 404, PermissionDenied: 403, Conflict: 409, SourceUnavailable: 502}.get(type(exc), 400)
             raise ClientError(str(exc), status) from None
 
     def call(self, operation: str, _path: str, params: dict[str, Any]) -> Any:
