@@ -125,8 +125,9 @@ class _Walker:
                                                                    RunDataset.direction == "out"))
         parents = self.session.scalars(select(VersionParent.parent_id)
                                        .where(VersionParent.version_id == version_id))
-        source = self.session.scalar(select(DatasetVersion.source_dataset).where(DatasetVersion.id == version_id))
-        published_from = [(f"dataset:{source}", _published_edge(self.version(version_id)))] if source else []
+        found = self.version(version_id)
+        source = found[0].source_dataset if found else None
+        published_from = [(f"dataset:{source}", _published_edge(found))] if source else []
         return ([(f"run:{r}", "wrote") for r in runs] + [(f"version:{p}", "derived into") for p in parents]
                 + published_from)
 

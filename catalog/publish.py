@@ -209,8 +209,14 @@ def _open_source(settings: Settings, actor: Actor, dataset: str, options: Publis
         recipe = redaction.parse_recipe(context.stored_recipe)
     key = None
     if recipe is not None:
-        redaction.validate(recipe, export.schema)
-        key = redaction.load_key(recipe) if recipe.needs_key else None
+        try:
+            redaction.validate(recipe, export.schema)
+            key = redaction.load_key(recipe) if recipe.needs_key else None
+        except InvalidInput as exc:
+            if options.recipe is not None:
+                raise
+            raise InvalidInput(f"the recipe stored with this dataset (see `catalog recipe show`) does not fit "
+                               f"{dataset}: {exc}") from None
     return _Source(export, recipe, key, options.recipe is not None)
 
 

@@ -238,3 +238,14 @@ def test_a_recipe_for_a_file_publish_is_refused(settings: Settings, actor: Actor
     path.write_text("a,b\n1,2\n")
     with pytest.raises(InvalidInput, match="crawled dataset"):
         publish(settings, actor, "clean/x", path=path, options=PublishOptions(recipe=_key_recipe({"a": "keep"})))
+
+
+def test_a_stored_recipe_that_no_longer_fits_says_it_is_the_stored_one(settings: Settings, actor: Actor,
+                                                                       shop: dict[str, Any]) -> None:
+    with session_scope(settings) as session:
+        recipes.save_recipe(settings, session, actor, "clean/orders",
+                            {"version": 1, "default": "keep", "columns": {"customer_email": {"rule": "hash"}}},
+                            shop["orders"])
+    with pytest.raises(InvalidInput, match="the recipe stored with this dataset .* does not fit") as failed:
+        publish(settings, actor, "clean/orders", dataset=shop["customers"])  # another table, no customer_email
+    assert '"customer_email" does not exist' in str(failed.value)
