@@ -83,8 +83,10 @@ def test_requests_within_the_limits_are_unaffected(client: TestClient, monkeypat
     assert upload.status_code == 200 and upload.json()["status"] == "unchanged", upload.text
     tag = client.post("/api/v1/tags", json={"dataset": DATASET, "value": "gold", "action": "add"})
     assert tag.status_code == 200, tag.text
-    # A run may be larger than a JSON request (its own 16 MiB limit): a 5 MiB run is read and judged on content.
-    run = {"name": "big-run", "parameters": {"notes": "x" * (5 * 1024 * 1024)}}
+    # A run may be larger than a JSON request (its own 16 MiB limit): a 5 MiB run (500 parameters of 10,000
+    # characters, the most one value may hold) is read and judged on content.
+    run = {"name": "big-run", "parameters": {f"p{i}": "x" * 10_000 for i in range(500)}}
+    assert len(json.dumps(run)) > 5_000_000
     assert client.post("/api/v1/runs", json=run).status_code == 200
 
 
