@@ -75,9 +75,3 @@ def open_export(settings: Settings, actor: Actor, name: str, batch_rows: int = B
         schema = pa.schema([(c, arrow_type(t)) for c, t in columns])
     return Export(name, schema, schema_version, connector.kind, lambda: iter(reader(target, columns, batch_rows)),
                   rows_estimate)
-
-
-def dataset_batches(settings: Settings, actor: Actor, name: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """The dataset's Arrow schema and its rows in batches (streamed: memory holds one batch)."""
-    export = open_export(settings, actor, name)
-    return export.schema, export.batches()
