@@ -159,9 +159,9 @@ class _Walker:
             RunDataset.namespace.is_(None)))
         published = self.session.scalars(select(DatasetVersion.id).where(DatasetVersion.source_dataset == name)
                                          .order_by(DatasetVersion.id))
-        versions = [f"version:{v}" for v in published]
         return ([(f"run:{r}", "read by") for r in runs]
-                + [(v, _published_edge(self.version(int(v.split(":")[1])))) for v in versions if self._carries(v)])
+                + [(f"version:{v}", _published_edge(self.version(v))) for v in published
+                   if self._carries(f"version:{v}")])
 
     def _dataset_up(self, key: str) -> list[tuple[str, str]]:
         runs = self.session.scalars(select(RunDataset.run_id).where(

@@ -46,6 +46,17 @@ def crawl(settings: Settings, name: str) -> dict[str, Any]:
     return crawl_source(settings, LOCAL, name)
 
 
+def labelled_source(settings: Settings, name: str, url: str, **options: str) -> dict[str, Any]:
+    """Register, crawl and annotate (rules only, no descriptions) a source, so its columns carry PII labels;
+    returns the crawl's summary."""
+    from catalog.annotate import annotate
+
+    register(settings, name, url, **options)
+    summary = crawl(settings, name)
+    annotate(settings, LOCAL, sources=[name], backend="none")
+    return summary
+
+
 def show(settings: Settings, name: str) -> dict[str, Any]:
     with session_scope(settings) as session:
         return get_dataset(session, LOCAL, name)

@@ -23,7 +23,7 @@ from catalog.publish import PublishOptions, publish
 from catalog.settings import Settings
 from catalog.version_repo import VersionRepo
 from catalog.versions import describe_version, version_file
-from tests.helpers import crawl, register, show
+from tests.helpers import labelled_source, show
 
 KEY = "a-test-key-that-is-long-enough-0123456789"
 FIRST = ["Anna", "Bernd", "Chiara", "Dmitri", "Elif", "Farid", "Greta", "Hiroshi", "Ingrid", "José"]
@@ -73,9 +73,7 @@ def shop(pg_schema: tuple[str, str], settings: Settings, monkeypatch: pytest.Mon
         orders = [{"o": i, "e": customers[(i * 7) % len(customers)]["email"], "t": i * 1.5} for i in range(1, 3001)]
         conn.execute(text(f'INSERT INTO "{schema}".orders VALUES (:o, :e, :t)'), orders)
     engine.dispose()
-    register(settings, "pg", url, include_schemas=schema)
-    assert crawl(settings, "pg")["status"] != "failed"
-    annotate(settings, Actor.local(), sources=["pg"], backend="none")
+    assert labelled_source(settings, "pg", url, include_schemas=schema)["status"] != "failed"
     monkeypatch.setenv("CATALOG_REDACTION_KEY", KEY)
     return {"schema": schema, "customers": f"pg/{schema}/customers", "orders": f"pg/{schema}/orders",
             "rows": customers}

@@ -14,12 +14,11 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from catalog.access import Actor
-from catalog.annotate import annotate
 from catalog.app import create_app
 from catalog.cli import app as cli_app
 from catalog.client import Client, ClientError
 from catalog.settings import Settings
-from tests.helpers import crawl, live_server, register
+from tests.helpers import labelled_source, live_server
 
 KEY = "recipes-api-test-key-0123456789abcdef"
 SOURCE = "crm/main/people"
@@ -41,9 +40,7 @@ def _crm(path: Path) -> Path:
 
 @pytest.fixture
 def crm(settings: Settings, actor: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    register(settings, "crm", f"sqlite:///{_crm(tmp_path / 'crm.db')}")
-    crawl(settings, "crm")
-    annotate(settings, actor, sources=["crm"], backend="none")
+    labelled_source(settings, "crm", f"sqlite:///{_crm(tmp_path / 'crm.db')}")
     monkeypatch.setenv("CATALOG_REDACTION_KEY", KEY)
     return settings
 

@@ -18,12 +18,11 @@ from fastapi.testclient import TestClient
 
 from catalog import recipes, redaction
 from catalog.access import Actor
-from catalog.annotate import annotate
 from catalog.app import create_app
 from catalog.db import session_scope
 from catalog.principals import create_token
 from catalog.settings import Settings
-from tests.helpers import crawl, foreign_scripts, governed_catalog, register
+from tests.helpers import foreign_scripts, governed_catalog, labelled_source
 from tests.test_publish_web import field_value
 from tests.test_versions_web import hrefs
 
@@ -52,9 +51,7 @@ def shop_db(path: Path) -> Path:
 
 @pytest.fixture
 def shop(settings: Settings, actor: Actor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    register(settings, "shop", f"sqlite:///{shop_db(tmp_path / 'shop.db')}")
-    crawl(settings, "shop")
-    annotate(settings, actor, sources=["shop"], backend="none")
+    labelled_source(settings, "shop", f"sqlite:///{shop_db(tmp_path / 'shop.db')}")
     monkeypatch.setenv("CATALOG_REDACTION_KEY", KEY)
     return settings
 
