@@ -11,13 +11,22 @@ from sqlalchemy.orm import Session
 
 from catalog import classifications, dataset_access, datasets, descriptions, sources, stewardship, usage
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.api_choices import (
+    DatasetKind,
+    DatasetOrder,
+    DescriptionDecisionValue,
+    LabelDecisionValue,
+    LabelStatusFilter,
+    SearchMode,
+    StewardshipAction,
+)
+from catalog.deps import SESSION, get_actor
 
 router = APIRouter()
 
 
 @router.get("/healthz", tags=["health"])
-def healthz(session: Session = Depends(get_session)) -> dict[str, str]:
+def healthz(session: Session = SESSION) -> dict[str, str]:
     """Liveness and store reachability (for load balancers)."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}
@@ -29,12 +38,12 @@ def api_search(
     q: str = Query(..., min_length=1, max_length=500),
     limit: int = Query(10, ge=1, le=100),
     source: str | None = Query(None, max_length=200),
-    kind: str | None = Query(None, max_length=40),
+    kind: DatasetKind | None = Query(None),
     pii: bool | None = Query(None, description="true: only personal data; false: only without"),
     tag: str | None = Query(None, max_length=100),
     owner: str | None = Query(None, max_length=200),
-    mode: str = Query("hybrid", description="hybrid, keyword or vector"),
-    session: Session = Depends(get_session),
+    mode: SearchMode = Query("hybrid", description="hybrid (both sides fused), keyword or vector"),
+    session: Session = SESSION,
     actor: Actor = Depends(get_actor),
 ) -> dict[str, Any]:
     """Hybrid search over datasets and columns (the `catalog search --json` shape, with explanations)."""
@@ -45,12 +54,12 @@ def api_search(
 
 
 @router.get("/api/v1/sources", tags=["sources"])
-def api_sources(session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+def api_sources(session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return {"sources": sources.list_sources(session, actor)}
 
 
 @router.get("/api/v1/sources/{name}", tags=["sources"])
-def api_source(name: str, session: Session = Depends(get_session),
+def api_source(name: str, session: Session = SESSION,
                actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return sources.describe_source(session, actor, name)
 
@@ -58,13 +67,13 @@ def api_source(name: str, session: Session = Depends(get_session),
 @router.get("/api/v1/datasets", tags=["datasets"])
 def api_datasets(
     source: str | None = None,
-    kind: str | None = None,
+    kind: DatasetKind | None = None,
     q: str | None = Query(None, max_length=200),
     include_deleted: bool = False,
     limit: int = Query(100, ge=1, le=datasets.MAX_PAGE),
     offset: int = Query(0, ge=0, le=datasets.MAX_OFFSET),
-    order: str = Query("name", description="name, or recent (last changed first)"),
-    session: Session = Depends(get_session),
+    order: DatasetOrder = Query("name", description="name, or recent (last changed first)"),
+    session: Session = SESSION,
     actor: Actor = Depends(get_actor),
 ) -> dict[str, Any]:
     return datasets.list_datasets(session, actor, source=source, kind=kind, q=q,
@@ -72,20 +81,20 @@ def api_datasets(
 
 
 @router.get("/api/v1/datasets/{name:path}", tags=["datasets"])
-def api_dataset(name: str, session: Session = Depends(get_session),
+def api_dataset(name: str, session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return datasets.get_dataset(session, actor, name)
 
 
 @router.get("/api/v1/usage", tags=["datasets"])
 def api_usage(days: int = Query(usage.DEFAULT_DAYS, ge=1, le=usage.MAX_DAYS), limit: int = Query(10, ge=1, le=100),
-              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+              session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """The most used datasets: published versions fetched plus runs that read them, per dataset."""
     return usage.most_used(session, actor, days=days, limit=limit)
 
 
 @router.get("/api/v1/access/dataset", tags=["governance"])
-def api_dataset_access(dataset: str = Query(..., max_length=1000), session: Session = Depends(get_session),
+def api_dataset_access(dataset: str = Query(..., max_length=1000), session: Session = SESSION,
                        actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """The caller's own rights on one dataset, their pending requests on it, and what they may still ask for."""
     return dataset_access.access_summary(session, actor, dataset)
@@ -97,17 +106,17 @@ class LabelDecision(BaseModel):
     dataset: str = Field(max_length=1000)
     column: str = Field(max_length=1000)
     label: str = Field(max_length=100)
-    decision: str = Field(description="confirm, reject or reset")
+    decision: LabelDecisionValue
     comment: str | None = Field(None, max_length=classifications.MAX_COMMENT)
 
 
 @router.get("/api/v1/classifications", tags=["classifications"])
 def api_labels(
-    status: str = Query("suggested", description="suggested, confirmed, rejected or all"),
+    status: LabelStatusFilter = Query("suggested"),
     label: str | None = Query(None, max_length=100),
     source: str | None = Query(None, max_length=200),
     limit: int = Query(200, ge=1, le=1000),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
     actor: Actor = Depends(get_actor),
 ) -> dict[str, Any]:
     """The review queue: labels across datasets, open suggestions by default, strongest first."""
@@ -116,7 +125,7 @@ def api_labels(
 
 
 @router.post("/api/v1/classifications", tags=["classifications"])
-def api_decide(body: LabelDecision, session: Session = Depends(get_session),
+def api_decide(body: LabelDecision, session: Session = SESSION,
                actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Confirm, reject or reset one label on one column; a confirmed label masks the column's samples."""
     return classifications.decide(session, actor, body.dataset, body.column, body.label, body.decision,
@@ -128,7 +137,7 @@ class DescriptionDecision(BaseModel):
 
     dataset: str = Field(max_length=1000)
     column: str | None = Field(None, max_length=1000)
-    decision: str = Field(description="accept, reject or edit")
+    decision: DescriptionDecisionValue
     text: str | None = Field(None, max_length=descriptions.MAX_TEXT)
 
 
@@ -137,7 +146,7 @@ class DatasetRef(BaseModel):
 
 
 @router.post("/api/v1/descriptions", tags=["descriptions"])
-def api_describe(body: DescriptionDecision, session: Session = Depends(get_session),
+def api_describe(body: DescriptionDecision, session: Session = SESSION,
                  actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """A person's decision on a description; a person's text is never overwritten by the annotator."""
     return descriptions.decide(session, actor, body.dataset, body.column or descriptions.TABLE, body.decision,
@@ -145,7 +154,7 @@ def api_describe(body: DescriptionDecision, session: Session = Depends(get_sessi
 
 
 @router.post("/api/v1/descriptions/accept-all", tags=["descriptions"])
-def api_accept_all(body: DatasetRef, session: Session = Depends(get_session),
+def api_accept_all(body: DatasetRef, session: Session = SESSION,
                    actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Accept every suggested AI description of a dataset and its columns."""
     return descriptions.accept_all(session, actor, body.dataset)
@@ -156,16 +165,16 @@ class StewardshipChange(BaseModel):
 
     dataset: str = Field(max_length=1000)
     value: str = Field(max_length=200)
-    action: str = Field(description="add or remove")
+    action: StewardshipAction
 
 
 @router.post("/api/v1/tags", tags=["datasets"])
-def api_tag(body: StewardshipChange, session: Session = Depends(get_session),
+def api_tag(body: StewardshipChange, session: Session = SESSION,
             actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return stewardship.change(session, actor, body.dataset, "tag", body.value, body.action)
 
 
 @router.post("/api/v1/owners", tags=["datasets"])
-def api_owner(body: StewardshipChange, session: Session = Depends(get_session),
+def api_owner(body: StewardshipChange, session: Session = SESSION,
               actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     return stewardship.change(session, actor, body.dataset, "owner", body.value, body.action)

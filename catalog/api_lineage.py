@@ -14,7 +14,8 @@ from starlette.concurrency import run_in_threadpool
 
 from catalog import lineage, lineage_graph
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.api_choices import Direction, DriftStatus
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput, TooLarge
 from catalog.lineage import ColumnEdge, DatasetRef, ModelSpec, RunRecord
 
@@ -93,7 +94,7 @@ def run_record(body: RunBody) -> RunRecord:
 
 
 @router.post("/api/v1/runs")
-def api_log_run(body: RunBody = Body(...), session: Session = Depends(get_session),
+def api_log_run(body: RunBody = Body(...), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Record a run: the exact versions it read, what it wrote, the models it produced and its metrics."""
     return lineage.run_view(session, actor, lineage.record_run(session, actor, run_record(body)))
@@ -101,7 +102,7 @@ def api_log_run(body: RunBody = Body(...), session: Session = Depends(get_sessio
 
 @router.get("/api/v1/runs")
 def api_runs(run: str | None = Query(None, max_length=200), job: str | None = _text(),
-             limit: int = Query(100, ge=1, le=1000), session: Session = Depends(get_session),
+             limit: int = Query(100, ge=1, le=1000), session: Session = SESSION,
              actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Recent runs (of one job), or one run by its id."""
     if run:
@@ -110,15 +111,15 @@ def api_runs(run: str | None = Query(None, max_length=200), job: str | None = _t
 
 
 @router.get("/api/v1/models")
-def api_models(name: str | None = Query(None, max_length=500), status: str | None = Query(None, max_length=40),
-               session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+def api_models(name: str | None = Query(None, max_length=500), status: DriftStatus | None = Query(None),
+               session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Models with their drift status (filter by name or status)."""
     return lineage.list_models(session, actor, name, status)
 
 
 @router.get("/api/v1/models/detail")
 def api_model(name: str = Query(..., max_length=500), version: str | None = Query(None, max_length=200),
-              session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+              session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """One model: its run, the versions it was trained on, its latest drift verdict and the history."""
     model = lineage.find_model(session, actor, name, version)
     return lineage.model_view(session, actor, model, detail=True)
@@ -128,8 +129,8 @@ def api_model(name: str = Query(..., max_length=500), version: str | None = Quer
 def api_graph(dataset: str | None = _text(), version: str | None = Query(None, max_length=80),
               column: str | None = _text(), model: str | None = Query(None, max_length=500),
               model_version: str | None = Query(None, max_length=200), run: str | None = Query(None, max_length=200),
-              direction: str = Query("both", max_length=4), depth: int = Query(6, ge=1, le=20),
-              max_nodes: int = Query(200, ge=1, le=5000), session: Session = Depends(get_session),
+              direction: Direction = Query("both"), depth: int = Query(6, ge=1, le=20),
+              max_nodes: int = Query(200, ge=1, le=5000), session: Session = SESSION,
               actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Upstream and/or downstream of a dataset version, a dataset, a column, a model or a run."""
     focus = lineage_graph.Focus(dataset=dataset, version=version, column=column, model=model,
@@ -140,7 +141,7 @@ def api_graph(dataset: str | None = _text(), version: str | None = Query(None, m
 @router.get("/api/v1/lineage/impact")
 def api_impact(dataset: str | None = _text(), version: str | None = Query(None, max_length=80),
                column: str | None = _text(), label: str | None = Query(None, max_length=100),
-               session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+               session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Models trained on a version, on any version of a dataset or containing a column, or on data with a label."""
     return lineage_graph.impact(session, actor, dataset, version, column, label)
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from catalog import recipes
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 
 router = APIRouter(tags=["recipes"])
 NameQuery = Query(..., max_length=1000, description="the published dataset's name, e.g. team/customers_clean")
@@ -58,7 +58,7 @@ def _recipe(value: dict[str, Any] | str) -> Any:
 
 
 @router.get("/api/v1/recipes")
-def api_recipe(dataset: str = NameQuery, session: Session = Depends(get_session),
+def api_recipe(dataset: str = NameQuery, session: Session = SESSION,
                actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """The stored redaction recipe of a published dataset (`recipe` null when it has none)."""
     return recipes.get_recipe(session, actor, dataset)
@@ -66,7 +66,7 @@ def api_recipe(dataset: str = NameQuery, session: Session = Depends(get_session)
 
 @router.put("/api/v1/recipes")
 def api_save_recipe(request: Request, body: RecipeBody, dataset: str = NameQuery,
-                    session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+                    session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Check a recipe against its source's schema and store it with the published dataset."""
     return recipes.save_recipe(request.app.state.settings, session, actor, dataset, _recipe(body.recipe),
                                body.source)
@@ -74,7 +74,7 @@ def api_save_recipe(request: Request, body: RecipeBody, dataset: str = NameQuery
 
 @router.get("/api/v1/recipes/suggest")
 def api_suggest_recipe(source: str = Query(..., max_length=1000, description="a crawled dataset"),
-                       session: Session = Depends(get_session), actor: Actor = Depends(get_actor)
+                       session: Session = SESSION, actor: Actor = Depends(get_actor)
                        ) -> dict[str, Any]:
     """A recipe proposed from the source's columns and PII labels (every rule says why), for review."""
     return recipes.suggest(session, actor, source)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from catalog import descriptions, review
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.api_choices import ReviewDecision, ReviewItemKind, ReviewKind
+from catalog.deps import SESSION, get_actor
 
 router = APIRouter()
 
@@ -23,12 +24,12 @@ router = APIRouter()
 def api_review(
     source: str | None = Query(None, max_length=review.MAX_SOURCE, description="a catalog source name"),
     dataset: str | None = Query(None, max_length=review.MAX_NAME, description="part of a dataset name"),
-    kind: str | None = Query(None, max_length=40, description="descriptions or labels (default: both)"),
+    kind: ReviewKind | None = Query(None, description="descriptions or labels (default: both)"),
     label: str | None = Query(None, max_length=review.MAX_LABEL, description="a label name such as pii.email"),
     limit: int = Query(100, ge=1, le=review.MAX_LIMIT, description="per kind"),
     offset: int = Query(0, ge=0, le=review.MAX_OFFSET, description="per kind"),
     decidable_only: bool = Query(False, description="only suggestions you may decide (datasets you manage)"),
-    session: Session = Depends(get_session),
+    session: Session = SESSION,
     actor: Actor = Depends(get_actor),
 ) -> dict[str, Any]:
     """Open AI suggestions (descriptions and labels) on datasets whose metadata you may read, with totals;
@@ -40,7 +41,7 @@ def api_review(
 class ReviewItem(BaseModel):
     """One suggestion: a description (no `column`: the dataset's own) or a label on a column."""
 
-    kind: str = Field(description="description or label", max_length=40)
+    kind: ReviewItemKind
     dataset: str = Field(max_length=review.MAX_NAME)
     column: str | None = Field(None, max_length=review.MAX_NAME)
     label: str | None = Field(None, max_length=review.MAX_LABEL)
@@ -49,13 +50,13 @@ class ReviewItem(BaseModel):
 class ReviewDecisions(BaseModel):
     """accept (labels: confirm) or reject every item, all or nothing; `edit` takes one description and `text`."""
 
-    decision: str = Field(description="accept, confirm, reject or edit", max_length=20)
+    decision: ReviewDecision = Field(description="accept and confirm mean the same")
     items: list[ReviewItem] = Field(max_length=review.MAX_BATCH)
     text: str | None = Field(None, max_length=descriptions.MAX_TEXT)
 
 
 @router.post("/api/v1/review/decisions", tags=["review"])
-def api_review_decisions(body: ReviewDecisions, session: Session = Depends(get_session),
+def api_review_decisions(body: ReviewDecisions, session: Session = SESSION,
                          actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Decide a batch of open suggestions; the first item that cannot be decided fails the batch, naming it."""
     items = [review.Item(i.kind, i.dataset, i.column or "", i.label) for i in body.items]

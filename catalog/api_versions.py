@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from catalog import versions
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput, TooLarge
 
 router = APIRouter(tags=["versions"])
@@ -30,14 +30,17 @@ class _VersionFile(FileResponse):
 
 
 @router.get("/api/v1/versions")
-def api_versions(dataset: str = NameQuery, session: Session = Depends(get_session),
-                 actor: Actor = Depends(get_actor)) -> dict[str, Any]:
-    return versions.list_versions(session, actor, dataset)
+def api_versions(dataset: str = NameQuery, limit: int = Query(versions.PAGE, ge=1, le=versions.MAX_PAGE),
+                 before: int | None = Query(None, ge=1, description="continue the list below this version number "
+                                            "(the previous page's `next_before`)"),
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+    """A page of the dataset's versions, newest first, with `total` and `next_before` (null on the last page)."""
+    return versions.list_versions(session, actor, dataset, limit=limit, before=before)
 
 
 @router.get("/api/v1/versions/resolve")
 def api_resolve(dataset: str = NameQuery, version: str = Query("latest", max_length=80),
-                session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+                session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """One version with its checks in full: `latest`, `v3` or a hash prefix."""
     return versions.describe_version(session, actor, dataset, version)
 
@@ -48,7 +51,7 @@ PARQUET_RESPONSE = {200: {"description": "the version's Parquet file", "content"
 
 @router.get("/api/v1/versions/data", response_class=FileResponse, responses=PARQUET_RESPONSE)
 def api_data(request: Request, dataset: str = NameQuery, version: str = Query("latest", max_length=80),
-             session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> FileResponse:
+             session: Session = SESSION, actor: Actor = Depends(get_actor)) -> FileResponse:
     """The version's Parquet bytes (needs the right to read the data)."""
     found, path = versions.fetch_version(request.app.state.settings, session, actor, dataset, version,
                                          request.client.host if request.client else None)
@@ -61,7 +64,7 @@ def api_data(request: Request, dataset: str = NameQuery, version: str = Query("l
 
 @router.get("/api/v1/versions/diff")
 def api_diff(request: Request, dataset: str = NameQuery, old: str = Query(..., max_length=80),
-             new: str = Query("latest", max_length=80), session: Session = Depends(get_session),
+             new: str = Query("latest", max_length=80), session: Session = SESSION,
              actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Schema changes, row count change and drift per column between two versions."""
     return versions.diff_versions(request.app.state.settings, session, actor, dataset, old, new)
@@ -127,7 +130,7 @@ async def _receive(request: Request, target: Path) -> None:
 
 
 @router.get("/api/v1/suites")
-def api_suite(dataset: str = NameQuery, session: Session = Depends(get_session),
+def api_suite(dataset: str = NameQuery, session: Session = SESSION,
               actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """The dataset's Great Expectations suite (JSON) and who made it."""
     return versions.get_suite(session, actor, dataset)
@@ -135,13 +138,13 @@ def api_suite(dataset: str = NameQuery, session: Session = Depends(get_session),
 
 @router.put("/api/v1/suites")
 def api_set_suite(dataset: str = NameQuery, suite: dict[str, Any] = Body(...),
-                  session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> dict[str, Any]:
+                  session: Session = SESSION, actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Replace the suite; later publishes keep a person's suite as it is."""
     return versions.set_suite(session, actor, dataset, suite)
 
 
 @router.post("/api/v1/suites/reset")
-def api_reset_suite(request: Request, dataset: str = NameQuery, session: Session = Depends(get_session),
+def api_reset_suite(request: Request, dataset: str = NameQuery, session: Session = SESSION,
                     actor: Actor = Depends(get_actor)) -> dict[str, Any]:
     """Back to the default suite generated from the latest version."""
     return versions.reset_suite(request.app.state.settings, session, actor, dataset)

@@ -1,12 +1,14 @@
 """The FastAPI app factory: JSON API under /api/v1, pages at /, static files, error mapping.
 
 Errors from services become JSON (API) or an error page (HTML) naming what is wrong: 400 for bad input,
-403 for a refused action, 404 for a missing thing, 413 for a body over its limit (`catalog.body_limits`).
+403 for a refused action, 404 for a missing thing, 413 for a body over its limit (`catalog.body_limits`),
+503 with `Retry-After` while the metadata store is unreachable (`catalog.store_errors`).
 Nothing internal (tracebacks, URLs with secrets) leaks.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from catalog import __version__
@@ -30,6 +33,9 @@ from catalog.errors import (
     Unauthenticated,
 )
 from catalog.settings import Settings, load_settings
+from catalog.store_errors import CLIENT_MESSAGE, RETRY_AFTER_SECONDS, is_store_unavailable
+
+log = logging.getLogger("catalog.store")
 
 STATUS = {InvalidInput: 400, Unauthenticated: 401, PermissionDenied: 403, NotFound: 404, Conflict: 409,
           TooLarge: 413, PublishRejected: 422, SourceUnavailable: 502}
@@ -40,6 +46,16 @@ def _status_of(exc: CatalogError) -> int:
         if isinstance(exc, cls):
             return status
     return 400
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """One validation error as "field: what is wrong"; a value outside a closed set also says what was given
+    (cut to 80 characters: it is the caller's own input, echoed as JSON or escaped in a page)."""
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "query")
+    text = f"{where}: {error.get('msg', 'invalid')}"
+    if error.get("type") == "literal_error":
+        text += f" (not {str(error.get('input'))[:80]!r})"
+    return text
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -88,10 +104,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     def error_response(request: Request, status: int, message: str, headers: dict[str, str] | None = None
                        ) -> Response:
-        """JSON `{"error": ...}` under /api/, an HTML error page everywhere else."""
-        if request.url.path.startswith("/api/"):
+        """JSON `{"error": ...}` under /api/ and for the health check, an HTML error page everywhere else."""
+        if request.url.path.startswith("/api/") or request.url.path == "/healthz":
             return JSONResponse({"error": message}, status_code=status, headers=headers)
-        return render_error(request, status, message)
+        page = render_error(request, status, message)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(CatalogError)
     async def catalog_error(request: Request, exc: CatalogError) -> Response:
@@ -104,6 +122,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return RedirectResponse("/login?next=" + quote(wanted, safe=""), status_code=303)
         challenge = {"WWW-Authenticate": 'Bearer realm="catalog"'} if isinstance(exc, Unauthenticated) else None
         return error_response(request, _status_of(exc), str(exc), challenge)
+
+    @app.exception_handler(DBAPIError)
+    async def store_error(request: Request, exc: DBAPIError) -> Response:
+        """The store is down or restarting: 503 and a retry hint, the detail only in the server log. Any other
+        database error is a bug and goes on to the server-error handler (a plain 500, logged with its trace)."""
+        if not is_store_unavailable(exc):
+            raise exc
+        from catalog.db import first_line
+
+        # The driver's first line names host and port at most (drivers never echo the password).
+        log.warning("metadata store unavailable for %s %s: %s", request.method, request.url.path, first_line(exc))
+        return error_response(request, 503, CLIENT_MESSAGE, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -123,10 +153,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'query')}: {e.get('msg', 'invalid')}"
-            for e in exc.errors()
-        )
-        return error_response(request, 400, problems)
+        return error_response(request, 400, "; ".join(_problem(e) for e in exc.errors()))
 
     return app

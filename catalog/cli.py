@@ -41,7 +41,12 @@ def fail(message: str) -> None:
 
 
 def handles_errors(func: F) -> F:
-    """Turn catalog and connector errors into one line on stderr and exit code 1."""
+    """Turn catalog and connector errors, and an unreachable metadata store, into one line on stderr and exit
+    code 1 (any other database error is a bug and keeps its traceback)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from catalog.db import first_line
+    from catalog.store_errors import is_store_unavailable
     from connectors.base import ConnectorError
 
     @functools.wraps(func)
@@ -50,6 +55,10 @@ def handles_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (CatalogError, ConnectorError) as exc:
             fail(str(exc))
+        except DBAPIError as exc:
+            if not is_store_unavailable(exc):
+                raise
+            fail(f"the metadata store is unavailable ({first_line(exc)}); nothing was changed, try again")
 
     return wrapper  # type: ignore[return-value]
 

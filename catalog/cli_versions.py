@@ -95,19 +95,26 @@ def _gate_note(gate: dict[str, Any]) -> str:
 
 @app.command()
 @handles_errors
-def versions(name: str, as_json: JsonFlag = False) -> None:
-    """Every published version of a dataset, newest first."""
+def versions(name: str,
+             limit: Annotated[int, typer.Option(min=1, max=1000, help="Versions per page.")] = 100,
+             before: Annotated[int | None, typer.Option(min=1, help="Start below this version number (the "
+                                                         "previous page's last line says which).")] = None,
+             as_json: JsonFlag = False) -> None:
+    """Published versions of a dataset, newest first, a page at a time."""
     from catalog.db import session_scope
     from catalog.versions import list_versions
 
     with session_scope(_settings()) as session:
-        result = list_versions(session, _actor(), name)
+        result = list_versions(session, _actor(), name, limit=limit, before=before)
     if as_json:
         emit_json(result)
         return
     for v in result["versions"]:
         typer.echo(f"{v['version']:>5}  {v['created_at'][:19]}  {v['publisher']:<12} {v['rows']:>12,} rows  "
                    f"{v['content_hash'][:12]}  {v['message'] or ''}")
+    if result["next_before"] is not None:
+        typer.echo(f"({len(result['versions'])} of {result['total']:,} shown; next page: "
+                   f"catalog versions {name} --before {result['next_before']})")
 
 
 @version_app.command("show")

@@ -26,6 +26,7 @@ from catalog.client_cache import CorruptDownload, VersionCache, default_cache_di
 
 CHUNK = 1024 * 1024
 PINNED_PREFIXES = ("v",)
+VERSIONS_PER_CALL = 1000  # the API's largest page: a long history costs few round trips
 
 
 class ClientError(Exception):
@@ -79,8 +80,15 @@ class Client:
 
     # -- versions -----------------------------------------------------------------------------------------------
     def versions(self, name: str) -> list[dict[str, Any]]:
-        """Every published version of `name`, newest first."""
-        return self._transport.call("versions", "/api/v1/versions", {"dataset": name})["versions"]
+        """Every published version of `name`, newest first (the API's pages, followed to the end)."""
+        params: dict[str, Any] = {"dataset": name, "limit": VERSIONS_PER_CALL}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self._transport.call("versions", "/api/v1/versions", params)
+            found.extend(page["versions"])
+            if page.get("next_before") is None:
+                return found
+            params = {**params, "before": page["next_before"]}
 
     def version(self, name: str, version: str = "latest") -> dict[str, Any]:
         """One version's record (hash, size, rows, schema, publisher, parents, checks)."""
@@ -391,7 +399,9 @@ class _Local:
         def run() -> Any:
             with session_scope(self.settings) as session:
                 if operation == "versions":
-                    return versions.list_versions(session, self.actor, params["dataset"])
+                    return versions.list_versions(session, self.actor, params["dataset"],
+                                                  limit=params.get("limit", versions.PAGE),
+                                                  before=params.get("before"))
                 if operation == "resolve":
                     return versions.describe_version(session, self.actor, params["dataset"], params["version"])
                 if operation == "dataset":

@@ -138,9 +138,16 @@ def get_dataset(session: Session, actor: Actor, name: str) -> dict[str, Any]:
         "classifications": sorted({lb for c in columns for lb in active.get(c.name, [])}),
         "profile": profile,
         "schema_versions": [_schema_version(v) for v in reversed(dataset.schema_versions)],
-        "versions": published_versions(session, name),
+        **_versions_part(session, name),
         "lineage": dataset_lineage(session, actor, name),
     }
+
+
+def _versions_part(session: Session, name: str) -> dict[str, Any]:
+    """The newest published versions (`versions`, at most `SHOWN_WITH_DATASET`) and how many there are in all
+    (`versions_total`); the full list is paged at /api/v1/versions."""
+    newest, total = published_versions(session, name)
+    return {"versions": newest, "versions_total": total}
 
 
 def _value_reader(actor: Actor, name: str, active: dict[str, list[str]]) -> Callable[[str], bool]:

@@ -19,6 +19,7 @@ from catalog.errors import CatalogError
 from catalog.secrets import redact_url
 from catalog.settings import Settings
 
+CONNECT_TIMEOUT_SECONDS = 10
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "alembic"
 
 
@@ -40,7 +41,17 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # pool_pre_ping: after the store restarts, pooled connections are dead; each is tested (and replaced) when
+    # checked out, so the first request after a restart works instead of failing on a stale connection.
+    return create_engine(url, pool_pre_ping=True, connect_args=_connect_args(url))
+
+
+def _connect_args(url: str) -> dict[str, Any]:
+    """A connect timeout for PostgreSQL unless the URL sets one: an unreachable host (packets dropped, not
+    refused) then fails a request in CONNECT_TIMEOUT_SECONDS instead of the operating system's two minutes."""
+    if url.startswith("postgresql") and "connect_timeout" not in url:
+        return {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return {}
 
 
 @lru_cache(maxsize=8)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,9 +19,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; committed when the handler returns without error."""
+    """One session per request; committed when the handler returns without error. Use it as `SESSION`."""
     with session_scope(request.app.state.settings) as session:
         yield session
+
+
+# Why scope="function": by default FastAPI ends a `yield` dependency after the response has been sent, so the
+# commit would run after a 200 was already on the wire; a commit that then failed (the store restarting, a
+# conflict) would report success for a change that was never stored, and the error could no longer become a
+# 503. With "function" the commit runs when the handler returns, before any byte of the response.
+SESSION = Depends(get_session, scope="function")
 
 
 def get_actor(request: Request) -> Actor:

@@ -41,6 +41,7 @@ from catalog.models import (
 from catalog.settings import Settings
 
 RETRAIN, NO_RETRAIN = "retrain_recommended", "no_retrain_needed"
+DRIFT_STATUSES = ("unchecked", NO_RETRAIN, RETRAIN)  # a model's `drift_status`: never checked, then the verdicts
 REPROFILE_AFTER_S = 3600.0
 
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from catalog.access import Action, Actor, Resource, can, require
@@ -22,6 +22,9 @@ from catalog.settings import Settings
 MIN_PREFIX = 6
 NUMBER = re.compile(r"^(?:v(\d{1,9})|(\d{1,5}))$")  # bare digits from 6 on read as a hash prefix
 HEX = re.compile(r"^[0-9a-f]+$")
+PAGE = 100  # versions per page of the list, unless asked otherwise
+MAX_PAGE = 1000
+SHOWN_WITH_DATASET = 50  # the newest versions a dataset's document and page carry; the rest are a list away
 
 
 def _published(session: Session, name: str) -> PublishedDataset:
@@ -56,19 +59,21 @@ def find_version(session: Session, actor: Actor, name: str, ref: str = "latest")
     return found
 
 
-def version_view(session: Session, name: str, version: DatasetVersion, detail: bool = False) -> dict[str, Any]:
-    """A version as the API, the CLI and the client see it (checks in full with `detail`)."""
-    parents = session.execute(
-        select(PublishedDataset.name, DatasetVersion.number)
-        .join(DatasetVersion, DatasetVersion.published_id == PublishedDataset.id)
-        .join(VersionParent, VersionParent.parent_id == DatasetVersion.id)
-        .where(VersionParent.version_id == version.id).order_by(PublishedDataset.name, DatasetVersion.number)
-    ).all()
+def version_view(session: Session, name: str, version: DatasetVersion, detail: bool = False,
+                 parents: list[str] | None = None) -> dict[str, Any]:
+    """A version as the API, the CLI and the client see it (checks in full with `detail`). `parents` ("name@vN")
+    when the caller already loaded them (`version_views`), else they are read here."""
+    if parents is None:
+        parents = [f"{n}@v{v}" for n, v in session.execute(
+            select(PublishedDataset.name, DatasetVersion.number)
+            .join(DatasetVersion, DatasetVersion.published_id == PublishedDataset.id)
+            .join(VersionParent, VersionParent.parent_id == DatasetVersion.id)
+            .where(VersionParent.version_id == version.id).order_by(PublishedDataset.name, DatasetVersion.number))]
     view: dict[str, Any] = {
         "dataset": name, "version": f"v{version.number}", "number": version.number,
         "content_hash": version.content_hash, "md5": version.md5, "size": version.size, "rows": version.rows,
         "schema": version.schema, "publisher": version.publisher, "message": version.message,
-        "origin": version.origin, "parents": [f"{n}@v{v}" for n, v in parents], "tag": version.tag,
+        "origin": version.origin, "parents": parents, "tag": version.tag,
         "path": version.path, "git_commit": version.git_commit, "created_at": version.created_at.isoformat(),
         "pii_allowed": version.pii_allowed, "source_dataset": version.source_dataset,
         "derivation": _derivation_summary(version.derivation),
@@ -97,23 +102,56 @@ def _quality_summary(validation: dict[str, Any]) -> dict[str, Any]:
             "sampled": bool(validation.get("sampled")), **{k: statistics.get(k) for k in ("evaluated", "successful")}}
 
 
-def list_versions(session: Session, actor: Actor, name: str) -> dict[str, Any]:
-    """Every version of a dataset, newest first."""
+def list_versions(session: Session, actor: Actor, name: str, limit: int = PAGE,
+                  before: int | None = None) -> dict[str, Any]:
+    """A page of a dataset's versions, newest first: `limit` of them, older than version number `before` when
+    given. `next_before` is the `before` of the next page (None on the last), `total` counts every version.
+
+    Why pages keyed on the version number, not offsets: versions are only ever added at the top, so a page
+    boundary never shifts while someone walks the list, and each page is one index range scan."""
     require(actor, Action.READ_METADATA, Resource.dataset(name))
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}, not {limit}")
     published = _published(session, name)
-    versions = session.scalars(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
-                               .order_by(DatasetVersion.number.desc()))
-    return {"dataset": name, "versions": [version_view(session, name, v) for v in versions]}
+    query = select(DatasetVersion).where(DatasetVersion.published_id == published.id)
+    if before is not None:
+        query = query.where(DatasetVersion.number < before)
+    page = list(session.scalars(query.order_by(DatasetVersion.number.desc()).limit(limit + 1)))
+    more = len(page) > limit
+    page = page[:limit]
+    total = session.scalar(select(func.count()).select_from(DatasetVersion)
+                           .where(DatasetVersion.published_id == published.id))
+    return {"dataset": name, "versions": version_views(session, name, page), "total": total,
+            "next_before": page[-1].number if more else None}
 
 
-def published_versions(session: Session, name: str) -> list[dict[str, Any]]:
-    """Versions for `catalog show` (the caller already checked `read_metadata`); empty for crawled datasets."""
+def published_versions(session: Session, name: str, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """The newest `limit` (default `SHOWN_WITH_DATASET`) versions for a dataset's document and page, and how many
+    there are in all (the caller already checked `read_metadata`); nothing for crawled datasets."""
+    limit = limit or SHOWN_WITH_DATASET
     published = session.scalar(select(PublishedDataset).where(PublishedDataset.name == name))
     if published is None:
-        return []
-    versions = session.scalars(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
-                               .order_by(DatasetVersion.number.desc()))
-    return [version_view(session, name, v) for v in versions]
+        return [], 0
+    newest = list(session.scalars(select(DatasetVersion).where(DatasetVersion.published_id == published.id)
+                                  .order_by(DatasetVersion.number.desc()).limit(limit)))
+    total = session.scalar(select(func.count()).select_from(DatasetVersion)
+                           .where(DatasetVersion.published_id == published.id)) if len(newest) == limit else len(newest)
+    return version_views(session, name, newest), total
+
+
+def version_views(session: Session, name: str, versions: list[DatasetVersion]) -> list[dict[str, Any]]:
+    """`version_view` of several versions with one query for all their parents (not one per version)."""
+    parents: dict[int, list[str]] = {v.id: [] for v in versions}
+    if versions:
+        rows = session.execute(
+            select(VersionParent.version_id, PublishedDataset.name, DatasetVersion.number)
+            .join(DatasetVersion, DatasetVersion.id == VersionParent.parent_id)
+            .join(PublishedDataset, PublishedDataset.id == DatasetVersion.published_id)
+            .where(VersionParent.version_id.in_(list(parents)))
+            .order_by(PublishedDataset.name, DatasetVersion.number))
+        for version_id, parent_name, number in rows:
+            parents[version_id].append(f"{parent_name}@v{number}")
+    return [version_view(session, name, v, parents=parents[v.id]) for v in versions]
 
 
 def describe_version(session: Session, actor: Actor, name: str, ref: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from annotator.pii import LABELS
 from catalog import classifications, dataset_access, datasets, descriptions, lineage_graph, sources, usage, versions
 from catalog.access import Action, Actor, Resource, can
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput, PermissionDenied
 from web import filters
 from web.dataset_quality import profile_signals
@@ -32,7 +32,7 @@ RECENT = 10
 GRAPH_DEPTH = 2  # the dataset page shows the neighbourhood; the lineage page walks further
 GRAPH_NODES = 40
 ERROR_TITLES = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Changed meanwhile",
-                413: "Too large"}
+                413: "Too large", 502: "Source unavailable", 503: "Temporarily unavailable"}
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.trim_blocks = True
@@ -58,7 +58,7 @@ def render_error(request: Request, status: int, message: str) -> Response:
 
 
 @router.get("/")
-def home(request: Request, session: Session = Depends(get_session),
+def home(request: Request, session: Session = SESSION,
          actor: Actor = Depends(get_actor)) -> Response:
     """Counts, a search box, what is used most, what changed lately and how each source's last crawl went."""
     all_sources = sources.list_sources(session, actor)
@@ -71,7 +71,7 @@ def home(request: Request, session: Session = Depends(get_session),
 @router.get("/datasets")
 def dataset_list(request: Request, q: str | None = None, source: str | None = None, kind: str | None = None,
                  include_deleted: str | None = None, page: str | None = None,
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """The filterable list; bad parameters raise `InvalidInput`, which the app turns into a 400 page."""
     chosen = DatasetFilters.parse(q, source, kind, include_deleted, page)
     listing = datasets.list_datasets(session, actor, source=chosen.source, kind=chosen.kind, q=chosen.q,
@@ -83,7 +83,7 @@ def dataset_list(request: Request, q: str | None = None, source: str | None = No
 
 
 @router.get("/datasets/{name:path}")
-def dataset_page(name: str, request: Request, session: Session = Depends(get_session),
+def dataset_page(name: str, request: Request, session: Session = SESSION,
                  actor: Actor = Depends(get_actor)) -> Response:
     """One dataset: overview, columns, personal data, versions and quality, lineage, access, schema history."""
     dataset = datasets.get_dataset(session, actor, name)
@@ -123,7 +123,7 @@ def require_same_origin(request: Request) -> None:
 def decide_label(request: Request, dataset: str = Form(max_length=1000), column: str = Form(max_length=1000),
                  label: str = Form(max_length=100), decision: str = Form(max_length=20),
                  comment: str | None = Form(None, max_length=classifications.MAX_COMMENT),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Confirm, reject or reset a label from the dataset page, then show the page again at its labels."""
     require_same_origin(request)
     classifications.decide(session, actor, dataset, column, label, decision, comment)
@@ -133,7 +133,7 @@ def decide_label(request: Request, dataset: str = Form(max_length=1000), column:
 @router.get("/search")
 def search_page(request: Request, q: str | None = None, source: str | None = None, kind: str | None = None,
                 pii: str | None = None, tag: str | None = None, owner: str | None = None,
-                session: Session = Depends(get_session),
+                session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """Hybrid search with facets (source, kind, personal data) and the matched words highlighted."""
     from catalog.search import Filters, search
@@ -156,13 +156,13 @@ def search_page(request: Request, q: str | None = None, source: str | None = Non
 
 
 @router.get("/sources")
-def source_list(request: Request, session: Session = Depends(get_session),
+def source_list(request: Request, session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     return _page(request, "sources.html", "sources", sources=sources.list_sources(session, actor))
 
 
 @router.get("/sources/{name}")
-def source_page(name: str, request: Request, session: Session = Depends(get_session),
+def source_page(name: str, request: Request, session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """One source with its crawl history, each run's warnings and error."""
     return _page(request, "source.html", "sources", source=sources.describe_source(session, actor, name))
@@ -172,7 +172,7 @@ def source_page(name: str, request: Request, session: Session = Depends(get_sess
 def decide_description(request: Request, dataset: str = Form(max_length=1000),
                        column: str = Form("", max_length=1000), decision: str = Form(max_length=20),
                        text: str | None = Form(None, max_length=descriptions.MAX_TEXT),
-                       session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                       session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Accept, reject or edit one description from the dataset page."""
     require_same_origin(request)
     descriptions.decide(session, actor, dataset, column, decision, text)
@@ -181,7 +181,7 @@ def decide_description(request: Request, dataset: str = Form(max_length=1000),
 
 @router.post("/descriptions/accept-all")
 def accept_all_descriptions(request: Request, dataset: str = Form(max_length=1000),
-                            session: Session = Depends(get_session), actor: Actor = Depends(get_actor)
+                            session: Session = SESSION, actor: Actor = Depends(get_actor)
                             ) -> Response:
     """Accept every AI suggestion of the dataset at once."""
     require_same_origin(request)

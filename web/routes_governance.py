@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from catalog import access_requests, access_review
 from catalog.access import Action, Actor, Resource, require
 from catalog.api_governance import MAX_ID, csv_response
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput
 from web.filters import dataset_url
 from web.routes import _page, require_same_origin
@@ -38,7 +38,7 @@ def _id() -> Any:
 
 @router.get("/access")
 def access_page(request: Request, dataset: str | None = Query(None, max_length=1000),
-                permission: str | None = Query(None, max_length=40), session: Session = Depends(get_session),
+                permission: str | None = Query(None, max_length=40), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """My requests with a form for a new one, and the pending requests I may decide."""
     listed = access_requests.list_requests(session, actor)
@@ -53,7 +53,7 @@ def access_page(request: Request, dataset: str | None = Query(None, max_length=1
 def file_request(request: Request, dataset: str = Form(max_length=1000), permission: str = Form(max_length=40),
                  justification: str = Form(max_length=access_requests.MAX_TEXT), days: int = Form(30),
                  back: str | None = Form(None, max_length=20), csrf_token: str | None = _token(),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """File a request; `back=dataset` returns to the dataset page it was made from, which lists it as pending."""
     require_same_origin(request)
     access_requests.request_access(session, actor, dataset, permission, justification, days)
@@ -65,7 +65,7 @@ def file_request(request: Request, dataset: str = Form(max_length=1000), permiss
 @router.post("/access/requests/{request_id}/decision")
 def decide_request(request: Request, request_id: int = _id(), decision: str = Form(max_length=20),
                    comment: str | None = Form(None, max_length=access_requests.MAX_TEXT),
-                   csrf_token: str | None = _token(), session: Session = Depends(get_session),
+                   csrf_token: str | None = _token(), session: Session = SESSION,
                    actor: Actor = Depends(get_actor)) -> Response:
     require_same_origin(request)
     access_requests.decide(session, actor, request_id, decision, comment)
@@ -74,7 +74,7 @@ def decide_request(request: Request, request_id: int = _id(), decision: str = Fo
 
 @router.post("/access/requests/{request_id}/withdraw")
 def withdraw_request(request: Request, request_id: int = _id(), csrf_token: str | None = _token(),
-                     session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                     session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     require_same_origin(request)
     access_requests.withdraw(session, actor, request_id)
     return RedirectResponse("/access#mine", status_code=303)
@@ -96,7 +96,7 @@ def _review(session: Session, actor: Actor, dataset: str | None, user: str | Non
 def review_page(request: Request, dataset: str | None = Query(None, max_length=1000),
                 user: str | None = Query(None, max_length=200),
                 unused_days: int = Query(access_review.UNUSED_DAYS, ge=1, le=3660),
-                session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Who can reach a dataset, or what a person can reach, with flags, revoke buttons and a CSV link."""
     review = _review(session, actor, dataset or None, user or None, unused_days)
     query = {k: v for k, v in (("dataset", dataset), ("user", user)) if v}
@@ -110,7 +110,7 @@ def review_page(request: Request, dataset: str | None = Query(None, max_length=1
 @router.get("/access/review/export")
 def review_export(dataset: str | None = Query(None, max_length=1000), user: str | None = Query(None, max_length=200),
                   unused_days: int = Query(access_review.UNUSED_DAYS, ge=1, le=3660),
-                  session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                  session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     review = _review(session, actor, dataset or None, user or None, unused_days)
     if review is None:
         raise InvalidInput("give a dataset or a user to export")
@@ -120,7 +120,7 @@ def review_export(dataset: str | None = Query(None, max_length=1000), user: str 
 @router.post("/access/grants/{grant_id}/revoke")
 def revoke_grant(request: Request, grant_id: int = _id(), dataset: str | None = Form(None, max_length=1000),
                  user: str | None = Form(None, max_length=200), csrf_token: str | None = _token(),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Revoke one grant, then show the review it was revoked from again."""
     require_same_origin(request)
     access_review.revoke(session, actor, grant_id)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from catalog import lineage, lineage_graph
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput
 from web.lineage_graph import layout
 from web.routes import _page
@@ -34,7 +34,7 @@ def lineage_page(request: Request, dataset: str | None = _optional(), version: s
                  column: str | None = _optional(), model: str | None = _optional(500),
                  model_version: str | None = _optional(200), run: str | None = _optional(200),
                  direction: str = Query("both", max_length=4), depth: int = Query(4, ge=1, le=20),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """The graph around one thing, and (for data) the models trained on it."""
     focus = lineage_graph.Focus(dataset=dataset, version=version, column=column, model=model,
                                 model_version=model_version, run=run)
@@ -58,7 +58,7 @@ def _title(focus: lineage_graph.Focus) -> str:
 
 @router.get("/models")
 def models_page(request: Request, status: str | None = Query(None, max_length=40),
-                name: str | None = _optional(500), session: Session = Depends(get_session),
+                name: str | None = _optional(500), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """Every model with its drift status; filter by status or name."""
     if status and status not in STATUSES:
@@ -70,7 +70,7 @@ def models_page(request: Request, status: str | None = Query(None, max_length=40
 
 @router.get("/models/detail")
 def model_page(request: Request, name: str = Query(..., max_length=500), version: str | None = _optional(200),
-               session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+               session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """One model: what trained it on which exact versions, its metrics, the drift verdict and its evidence."""
     model = lineage.find_model(session, actor, name, version)
     view = lineage.model_view(session, actor, model, detail=True)
@@ -81,7 +81,7 @@ def model_page(request: Request, name: str = Query(..., max_length=500), version
 
 
 @router.get("/runs")
-def run_page(request: Request, run: str = Query(..., max_length=200), session: Session = Depends(get_session),
+def run_page(request: Request, run: str = Query(..., max_length=200), session: Session = SESSION,
              actor: Actor = Depends(get_actor)) -> Response:
     """One run: its job, state, times, metrics, the versions it read and what it wrote."""
     view = lineage.get_run(session, actor, run)

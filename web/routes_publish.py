@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from catalog.access import Action, Actor, Resource, can
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound, PermissionDenied, PublishRejected
 from web import publish_form
 from web.publish_form import PublishForm
@@ -33,7 +33,7 @@ REFUSALS: tuple[tuple[type[CatalogError], int], ...] = (
 
 @router.get("/publish")
 def publish_page(request: Request, dataset: str = Query("", max_length=1000),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """The empty form; `dataset` preselects the target (links from a dataset's versions say which)."""
     publish_form.require_publisher(actor)
     known = bool(dataset.strip()) and can(actor, Action.READ_METADATA, Resource.dataset(dataset.strip()))
@@ -56,7 +56,7 @@ async def received_upload(request: Request, actor: Actor = Depends(get_actor)) -
 
 @router.post("/publish")
 def publish_submit(request: Request, upload: Upload = Depends(received_upload),
-                   session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                   session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Publish, then 303 to the version's page (also when the bytes equal the latest version's: "unchanged");
     a refusal shows the form again with the reason and the matching status."""
     from catalog.publish import publish

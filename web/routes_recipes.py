@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from catalog import recipes
 from catalog.access import Action, Actor, Resource, can
-from catalog.deps import PAGE_FORM_BYTES, get_actor, get_session
+from catalog.deps import PAGE_FORM_BYTES, SESSION, get_actor
 from catalog.errors import CatalogError, InvalidInput, NotFound, PermissionDenied
 from web import publish_form
 from web.recipe_view import recipe_url
@@ -32,7 +32,7 @@ REFUSALS: tuple[tuple[type[CatalogError], int], ...] = ((PermissionDenied, 403),
 
 @router.get("/recipes")
 def recipe_page(request: Request, dataset: str = NAME, suggest: str = Query("", max_length=1000),
-                notice: str | None = Query(None, max_length=20), session: Session = Depends(get_session),
+                notice: str | None = Query(None, max_length=20), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """The stored recipe; with `suggest=SOURCE` the editor holds a recipe proposed from SOURCE's PII labels."""
     stored = recipes.get_recipe(session, actor, dataset)
@@ -47,7 +47,7 @@ def recipe_page(request: Request, dataset: str = NAME, suggest: str = Query("", 
 
 @router.post("/recipes")
 def save_recipe(request: Request, dataset: str = Form(max_length=1000), source: str = Form("", max_length=1000),
-                recipe: str = Form("", max_length=PAGE_FORM_BYTES), session: Session = Depends(get_session),
+                recipe: str = Form("", max_length=PAGE_FORM_BYTES), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """Check the recipe against the source's schema and store it, then 303 back to the page; a refusal shows the
     editor again with what was typed."""

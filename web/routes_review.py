@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from annotator.pii import LABELS
 from catalog import descriptions, review, sources
 from catalog.access import Actor
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput
 from web.listing import parse_page
 from web.routes import _page, require_same_origin
@@ -136,7 +136,7 @@ def _keyed(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 @router.get("/review")
 def review_page(request: Request, source: str | None = None, dataset: str | None = None, kind: str | None = None,
                 label: str | None = None, page: str | None = None, done: str | None = None,
-                mine: str | None = None, session: Session = Depends(get_session),
+                mine: str | None = None, session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """Open suggestions in two tables with bulk forms; a page past the end shows the last page instead.
     Rows the caller may not decide are listed without a checkbox (`mine=1` leaves them out)."""
@@ -166,7 +166,7 @@ def _item(value: str, number: int) -> review.Item:
 
 @router.post("/review/decisions")
 def decide_selected(request: Request, decision: str = Form(max_length=20), item: list[str] = Form([]),
-                    back: str = Form("", max_length=MAX_BACK), session: Session = Depends(get_session),
+                    back: str = Form("", max_length=MAX_BACK), session: Session = SESSION,
                     actor: Actor = Depends(get_actor)) -> Response:
     """Accept or reject every ticked suggestion at once (all or nothing), then show the queue again."""
     require_same_origin(request)
@@ -185,7 +185,7 @@ def decide_selected(request: Request, decision: str = Form(max_length=20), item:
 def edit_description(request: Request, dataset: str = Form(max_length=review.MAX_NAME),
                      column: str = Form("", max_length=review.MAX_NAME),
                      text: str = Form(max_length=descriptions.MAX_TEXT), back: str = Form("", max_length=MAX_BACK),
-                     session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                     session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Replace one suggested description with a person's text, then show the queue again."""
     require_same_origin(request)
     review.decide_many(session, actor, [review.Item("description", dataset, column)], "edit", text)

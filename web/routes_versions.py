@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from catalog import versions
 from catalog.access import Action, Actor, Resource, can
-from catalog.deps import get_actor, get_session
+from catalog.deps import SESSION, get_actor
 from catalog.errors import InvalidInput
 from catalog.quality_suite import MAX_SUITE_BYTES
 from web.routes import _page, require_same_origin
@@ -40,7 +40,7 @@ def suite_url(dataset: str) -> str:
 @router.get("/versions")
 def version_page(request: Request, dataset: str = NAME, version: str = Query("latest", max_length=REF_LENGTH),
                  notice: str | None = Query(None, max_length=20),
-                 session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+                 session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """One version: facts, schema, PII scan, quality results and the schema change (404 page when unknown).
     `notice` is what the publishing page just did (`NOTICES`; other values are ignored, never echoed)."""
     found = versions.describe_version(session, actor, dataset, version)
@@ -50,18 +50,31 @@ def version_page(request: Request, dataset: str = NAME, version: str = Query("la
                  can_publish=can(actor, Action.PUBLISH, Resource.dataset(dataset)))
 
 
+@router.get("/versions/all")
+def version_list_page(request: Request, dataset: str = NAME,
+                      before: int | None = Query(None, ge=1, le=2**31 - 1),
+                      session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
+    """Every version of a published dataset, newest first, `versions.PAGE` per page (`before`: older than that
+    version number). The dataset page shows only the newest few and links here."""
+    listed = versions.list_versions(session, actor, dataset, before=before)
+    older = ("/versions/all?" + urlencode({"dataset": dataset, "before": listed["next_before"]})
+             if listed["next_before"] is not None else None)
+    return _page(request, "versions_all.html", "datasets", dataset=listed, older_url=older,
+                 can_publish=can(actor, Action.PUBLISH, Resource.dataset(dataset)))
+
+
 @router.get("/versions/diff")
 def version_diff_page(request: Request, dataset: str = NAME, old: str = Query(..., max_length=REF_LENGTH),
-                      new: str = Query("latest", max_length=REF_LENGTH), session: Session = Depends(get_session),
+                      new: str = Query("latest", max_length=REF_LENGTH), session: Session = SESSION,
                       actor: Actor = Depends(get_actor)) -> Response:
     """Schema changes, row change and per-column drift between two versions (statistics only)."""
     diff = versions.diff_versions(request.app.state.settings, session, actor, dataset, old, new)
-    listed = versions.list_versions(session, actor, dataset)["versions"]
+    listed = versions.list_versions(session, actor, dataset, limit=versions.MAX_PAGE)["versions"]
     return _page(request, "version_diff.html", "datasets", diff=diff, versions=listed)
 
 
 @router.get("/suites")
-def suite_page(request: Request, dataset: str = NAME, session: Session = Depends(get_session),
+def suite_page(request: Request, dataset: str = NAME, session: Session = SESSION,
                actor: Actor = Depends(get_actor)) -> Response:
     """The dataset's expectation suite as editable JSON, with who made it."""
     suite = versions.get_suite(session, actor, dataset)
@@ -71,7 +84,7 @@ def suite_page(request: Request, dataset: str = NAME, session: Session = Depends
 
 @router.post("/suites")
 def save_suite(request: Request, dataset: str = Form(max_length=1000), suite: str = Form(max_length=MAX_SUITE_FORM),
-               session: Session = Depends(get_session), actor: Actor = Depends(get_actor)) -> Response:
+               session: Session = SESSION, actor: Actor = Depends(get_actor)) -> Response:
     """Replace the suite with the edited JSON (checked by `check_suite`; a problem is a 400 page naming it)."""
     require_same_origin(request)
     versions.set_suite(session, actor, dataset, parse_suite(suite))
@@ -79,7 +92,7 @@ def save_suite(request: Request, dataset: str = Form(max_length=1000), suite: st
 
 
 @router.post("/suites/reset")
-def reset_suite(request: Request, dataset: str = Form(max_length=1000), session: Session = Depends(get_session),
+def reset_suite(request: Request, dataset: str = Form(max_length=1000), session: Session = SESSION,
                 actor: Actor = Depends(get_actor)) -> Response:
     """Back to the default suite generated from the latest version's data."""
     require_same_origin(request)
