@@ -67,6 +67,19 @@ def names(settings: Settings, **filters: Any) -> list[str]:
         return [d["name"] for d in list_datasets(session, LOCAL, limit=500, **filters)["datasets"]]
 
 
+class CountingApp:
+    """ASGI middleware that records the path of every HTTP request, to count calls (a cached get makes none)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.paths: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            self.paths.append(scope["path"])
+        await self.app(scope, receive, send)
+
+
 @contextmanager
 def live_server(app: Any) -> Iterator[str]:
     """Serve an ASGI app with uvicorn on a free loopback port in a thread; yields its base URL."""

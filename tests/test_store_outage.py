@@ -114,6 +114,16 @@ class Load:
         return [a for a in self.answers if a.phase == phase]
 
 
+def assert_only_200_or_503_then_200(load: Load) -> None:
+    """Every request got an answer, each a 200 or a 503, and in the "after" phase every one was a 200 again."""
+    assert not load.failures, load.failures[:5]
+    odd = {(a.path, a.status, a.body[:200]) for a in load.answers if a.status not in (200, 503)}
+    assert not odd
+    after = load.of("after")
+    assert len(after) > 20
+    assert all(a.status == 200 for a in after), {(a.path, a.status) for a in after if a.status != 200}
+
+
 def test_requests_fail_cleanly_while_the_store_is_down_then_recover(private_pg: PrivatePostgres,
                                                                     store: Settings) -> None:
     with live_server(create_app(store)) as base, Load(base) as load:
@@ -126,9 +136,7 @@ def test_requests_fail_cleanly_while_the_store_is_down_then_recover(private_pg: 
         load.during("coming back", 2.0)
         load.during("after", 3.0)
 
-    assert not load.failures, load.failures[:5]
-    assert {a.status for a in load.answers} <= {200, 503}, {(a.path, a.status, a.body[:200]) for a in load.answers
-                                                             if a.status not in (200, 503)}
+    assert_only_200_or_503_then_200(load)
     assert load.of("before") and all(a.status == 200 for a in load.of("before"))
 
     down = [a for a in load.of("down") if a.status == 503]
@@ -147,10 +155,6 @@ def test_requests_fail_cleanly_while_the_store_is_down_then_recover(private_pg: 
         assert "psycopg" not in answer.body and str(private_pg.port) not in answer.body
         assert "Traceback" not in answer.body
 
-    after = load.of("after")
-    assert len(after) > 20
-    assert all(a.status == 200 for a in after), {(a.path, a.status) for a in after if a.status != 200}
-
 
 def test_a_restart_under_load_costs_at_most_a_few_503s(private_pg: PrivatePostgres, store: Settings) -> None:
     """pg_ctl restart terminates every pooled connection; pre-ping replaces them, so after the restart every
@@ -162,10 +166,7 @@ def test_a_restart_under_load_costs_at_most_a_few_503s(private_pg: PrivatePostgr
         load.during("restart", 0.5)
         load.during("after", 3.0)
 
-    assert not load.failures, load.failures[:5]
-    assert {a.status for a in load.answers} <= {200, 503}
-    after = load.of("after")
-    assert len(after) > 20 and all(a.status == 200 for a in after)
+    assert_only_200_or_503_then_200(load)
 
 
 def test_a_write_refused_while_the_store_is_down_leaves_nothing(private_pg: PrivatePostgres,
