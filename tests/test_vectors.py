@@ -15,7 +15,7 @@ import pytest
 from annotator.embed import DEFAULT_MODEL, Embedder, EmbeddingError
 from catalog import vector_index
 from catalog.errors import CatalogError
-from catalog.vector_files import CURRENT, read_current, snapshot_name
+from catalog.vector_files import CURRENT, committed_number, delta_name, prune, read_current, snapshot_name
 from catalog.vector_index import IndexMismatch, VectorIndex
 from catalog.vectors import VectorCache, embed_cached, text_key
 
@@ -216,7 +216,7 @@ def test_save_load_round_trip(tmp_path: Path) -> None:
     query = random_vectors(1, seed=2)[0]
     assert loaded.search(query, 10) == index.search(query, 10)
     loaded.upsert(np.array([5000]), query[None, :])
-    loaded.save()
+    assert loaded.save().name == delta_name(2, 1)  # one position on a 300-position base: a delta
     assert VectorIndex.load(folder, DIM).search(query, 1)[0][0] == 5000
     with pytest.raises(IndexMismatch):
         VectorIndex.load(folder, 128)
@@ -244,7 +244,7 @@ def test_read_only_load_maps_the_snapshot_and_refuses_changes(tmp_path: Path, mo
             reader.save()
         for extra in range(3):  # the mapped snapshot is pruned from disk: the reader keeps a valid view
             writer.upsert(np.array([n + extra]), vectors[:1])
-            writer.save()
+            writer.save(full=True)
         assert not (folder / snapshot_name(reader.snapshot)).exists()
         assert reader.is_stale() and reader.search(vectors[5], 1)[0][0] == 5
 
@@ -283,15 +283,17 @@ def test_crash_leftovers_never_break_loading(tmp_path: Path) -> None:
     fresh = VectorIndex.load(folder, DIM)
     assert fresh.snapshot == 1 and not fresh.is_stale()
     fresh.upsert(np.array([99]), random_vectors(1, seed=8))
-    assert fresh.save().name == snapshot_name(4)  # numbers never reuse a torn file's name
+    assert fresh.save().name == delta_name(4, 1)  # numbers never reuse a torn file's name
     assert not list(folder.glob(".*.tmp"))
+    assert (folder / snapshot_name(1)).exists()  # two newer (torn) bases, but CURRENT names it: never pruned
+    assert VectorIndex.load(folder, DIM).size == 51
 
 
 def test_a_valid_uncommitted_snapshot_is_used_only_without_a_valid_current(tmp_path: Path) -> None:
     folder = tmp_path / "idx"
     index, vectors = saved_twice(folder)
     index.upsert(np.array([77]), vectors[:1])
-    index.save()
+    index.save(full=True)
     (folder / CURRENT).write_text(snapshot_name(1) + "\n")  # crash after the rename, before CURRENT moved
     assert VectorIndex.load(folder, DIM).snapshot == 1
     (folder / snapshot_name(1)).write_bytes(b"torn")
@@ -306,7 +308,7 @@ index = VectorIndex.load(sys.argv[1], {dim})
 rng = np.random.default_rng(0)
 index.upsert(np.arange(40000) + 100, rng.standard_normal((40000, {dim})).astype("float32"))
 print("ready", flush=True)
-for i in range(100000):  # saves of a 60 MB snapshot back to back: a kill most likely lands mid-write
+for i in range(100000):  # saves back to back: deltas, and a 60 MB full snapshot every MAX_DELTAS + 1 saves
     index.upsert(np.array([100 + i % 40000]), rng.standard_normal((1, {dim})).astype("float32"))
     index.save()
 """
@@ -326,7 +328,7 @@ def test_kill_during_save_leaves_a_loadable_index(tmp_path: Path, delay: float) 
     assert loaded.snapshot >= 1 and loaded.size in {50, 40050}
     assert len(loaded.search(random_vectors(1)[0], 5)) == 5
     loaded.upsert(np.array([1]), random_vectors(1))
-    assert loaded.save().name.startswith("index-")  # the next writer cleans up after the dead one
+    assert loaded.save().name.startswith(("index-", "delta-"))  # the next writer cleans up after the dead one
     assert not list(folder.glob(".*.tmp"))
 
 
@@ -340,3 +342,300 @@ def test_is_stale_after_another_instance_saves(tmp_path: Path) -> None:
     assert reader.is_stale() and not writer.is_stale()
     reader = VectorIndex.load(folder, DIM)
     assert not reader.is_stale() and reader.size == 10
+    writer.upsert(np.array([10]), random_vectors(1, seed=3))  # 1 position on a 10-position base: a delta
+    assert writer.save().name == delta_name(2, 1)
+    assert reader.is_stale() and not writer.is_stale()
+    assert 10 in reader.refresh() and 10 in VectorIndex.load(folder, DIM)
+
+
+# --- index: delta saves ---------------------------------------------------------------------------------------------
+
+def index_of(folder: Path, live: dict[int, np.ndarray]) -> VectorIndex:
+    """The reference: one index built in a single upsert from the final id -> vector map (never saved)."""
+    ids = np.array(sorted(live), dtype=np.int64)
+    result = VectorIndex(folder, DIM)
+    result.upsert(ids, np.stack([live[i] for i in ids.tolist()]))
+    return result
+
+
+def with_deltas(folder: Path, deltas: int, base: int = 500) -> tuple[VectorIndex, np.ndarray]:
+    """A base of `base` ids (0..), then `deltas` delta saves each adding id 1000 + k (k = 2, 3, ...)."""
+    vectors = random_vectors(base + deltas, seed=30)
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(base), vectors[:base])
+    assert index.save().name == snapshot_name(1)
+    for k in range(2, deltas + 2):
+        index.upsert(np.array([1000 + k]), vectors[base + k - 2:base + k - 1])
+        assert index.save().name == delta_name(k, 1)
+    return index, vectors
+
+
+def test_a_delta_save_writes_only_the_change(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(5000), random_vectors(5000))
+    base = index.save()
+    base_stat = base.stat()
+    index.upsert(np.arange(100) + 10_000, random_vectors(100, seed=1))
+    index.remove(range(10))
+    delta = index.save()
+    assert delta.name == delta_name(2, 1) and read_current(folder) == 2
+    assert (folder / CURRENT).read_text().split() == [snapshot_name(1), delta_name(2, 1)]
+    body = 100 * (8 + 4 * DIM) + 10 * 8  # ids and vectors of 100 positions, 10 tombstoned positions
+    assert body < delta.stat().st_size < body + 512  # plus the meta and trailer
+    assert delta.stat().st_size * 40 < base_stat.st_size
+    after = base.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (base_stat.st_ino, base_stat.st_mtime_ns,
+                                                                base_stat.st_size)  # the base is never rewritten
+
+
+def test_load_after_delta_saves_matches_a_full_rebuild(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "idx"
+    rng = np.random.default_rng(11)
+    vectors = random_vectors(3200, seed=11)
+    live = {i: vectors[i] for i in range(3000)}
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(3000), vectors[:3000])
+    index.save()
+    for step in range(5):
+        new_ids = np.arange(40) + 10_000 + 40 * step
+        index.upsert(new_ids, vectors[3000 + 40 * step:3040 + 40 * step])
+        live.update(zip(new_ids.tolist(), vectors[3000 + 40 * step:3040 + 40 * step], strict=True))
+        replaced = rng.choice(sorted(live), 10, replace=False)  # ids of the base and of earlier deltas
+        fresh = random_vectors(10, seed=100 + step)
+        index.upsert(replaced, fresh)
+        live.update(zip(replaced.tolist(), fresh, strict=True))
+        gone = rng.choice(sorted(live), 8, replace=False).tolist()
+        index.remove(gone)
+        for id_ in gone:
+            del live[id_]
+        index.upsert(np.array([99_000]), vectors[:1])  # added and removed between two saves
+        index.remove([99_000])
+        assert index.save().name == delta_name(step + 2, 1)
+    reference = index_of(tmp_path / "reference", live)
+    queries = random_vectors(15, seed=12)
+    for loaded in (VectorIndex.load(folder, DIM), VectorIndex.load(folder, DIM, read_only=True)):
+        assert loaded.snapshot == 6 and loaded._overlay is not None and loaded._overlay.ntotal == 5 * 51
+        assert np.array_equal(loaded.ids(), reference.ids()) and 99_000 not in loaded
+        for query in queries:
+            for allowed in (None, lambda i: i % 3 == 0, set(range(9_000, 10_100))):
+                got, want = loaded.search(query, 10, allowed), reference.search(query, 10, allowed)
+                assert [i for i, _ in got] == [i for i, _ in want]
+                assert np.allclose([s for _, s in got], [s for _, s in want], atol=1e-5)
+        monkeypatch.setattr(vector_index, "GATHER_LIMIT", 0)  # exact scans through bitmap selectors instead
+        mixed = set(range(0, 3000, 7)) | set(range(10_000, 10_200, 2))  # in the base and in the overlay
+        assert [i for i, _ in loaded.search(queries[0], 10, mixed)] == \
+            [i for i, _ in reference.search(queries[0], 10, mixed)]
+        monkeypatch.undo()
+
+
+def test_hnsw_base_with_deltas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(vector_index, "HNSW_THRESHOLD", 1000)
+    folder = tmp_path / "idx"
+    vectors = random_vectors(3300, seed=13)
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(3000), vectors[:3000])
+    index.save()
+    for step in range(3):
+        index.upsert(np.arange(3000, 3100) + 100 * step, vectors[3000 + 100 * step:3100 + 100 * step])
+        index.remove([step])
+        assert index.save().name == delta_name(step + 2, 1)
+    ids = np.arange(3, 3300)
+    for loaded in (VectorIndex.load(folder, DIM), VectorIndex.load(folder, DIM, read_only=True)):
+        assert loaded.kind == "hnsw" and loaded.size == 3297 and loaded._index.ntotal == 3000
+        for position in (3000, 3150, 3299):  # delta vectors come from the exact overlay
+            assert loaded.search(vectors[position], 1)[0] == (position, pytest.approx(1.0, abs=1e-4))
+        recall = np.mean([len({i for i, _ in loaded.search(q, 10)} & set(brute_force(vectors[3:], ids, q, 10)))
+                          / 10 for q in random_vectors(50, seed=14)])
+        assert recall >= 0.95
+        allowed = {1, 2, 5, 3001, 3250}
+        assert {i for i, _ in loaded.search(vectors[0], 10, allowed)} == {5, 3001, 3250}
+
+
+def test_compaction_past_the_threshold_and_pruning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "idx"
+    index = VectorIndex(folder, DIM)
+    index.upsert(np.arange(1000), random_vectors(1000))
+    index.save()
+    extra = random_vectors(200, seed=21)
+    names = []
+    for step in range(4):  # 30 positions per save: 30, 60, 90 fit in 10% of 1000; 120 do not
+        index.upsert(np.arange(30) + 2000 + 30 * step, extra[30 * step:30 * step + 30])
+        names.append(index.save().name)
+    assert names == [delta_name(2, 1), delta_name(3, 1), delta_name(4, 1), snapshot_name(5)]
+    assert (folder / CURRENT).read_text().split() == [snapshot_name(5)] and index._overlay is None
+    assert all((folder / name).exists() for name in names)  # the previous base and its deltas stay (fallback)
+    stale_writer = VectorIndex.load(folder, DIM)
+    monkeypatch.setattr(vector_index, "MAX_DELTAS", 2)
+    names = []
+    for step in range(3):
+        index.upsert(np.array([3000 + step]), extra[150 + step:151 + step])
+        names.append(index.save().name)
+    assert names == [delta_name(6, 5), delta_name(7, 5), snapshot_name(8)]
+    assert sorted(p.name for p in folder.iterdir() if not p.name.startswith(".")) == \
+        [CURRENT, delta_name(6, 5), delta_name(7, 5), snapshot_name(5), snapshot_name(8)]  # base 1 pruned
+    index.remove(range(0, 1000, 4))  # 25% tombstoned: rebuilt, positions renumbered: only a full snapshot says so
+    assert index.save().name == snapshot_name(9)
+    assert not (folder / snapshot_name(5)).exists()
+    stale_writer.upsert(np.array([4000]), extra[199:200])  # its base was pruned meanwhile: a full snapshot
+    assert stale_writer.save().name == snapshot_name(10)
+    assert VectorIndex.load(folder, DIM).size == 1121
+
+
+def test_prune_never_deletes_what_current_names(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    with_deltas(folder, 2)
+    for number in (4, 5, 6):
+        (folder / snapshot_name(number)).write_bytes((folder / snapshot_name(1)).read_bytes())
+    prune(folder, keep=1)
+    assert sorted(p.name for p in folder.glob("*-*")) == [delta_name(2, 1), delta_name(3, 1), snapshot_name(1),
+                                                         snapshot_name(6)]
+
+
+def test_a_torn_or_missing_delta_falls_back_to_the_newest_consistent_state(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    with_deltas(folder, 3)  # base 1, deltas 2, 3, 4 adding ids 1002, 1003, 1004
+    d3, d4 = folder / delta_name(3, 1), folder / delta_name(4, 1)
+    good3, good4 = d3.read_bytes(), d4.read_bytes()
+
+    def state(read_only: bool = False) -> tuple[int, list[int]]:
+        loaded = VectorIndex.load(folder, DIM, read_only=read_only)
+        assert not loaded.is_stale() and committed_number(folder) == loaded.snapshot  # no reload on every request
+        return loaded.snapshot, [i for i in (1002, 1003, 1004) if i in loaded]
+
+    assert state() == (4, [1002, 1003, 1004])
+    d3.write_bytes(good3[: len(good3) // 2])  # torn: the state before it, never the deltas after it
+    assert state() == state(read_only=True) == (2, [1002])
+    d3.unlink()  # missing
+    assert state() == (2, [1002])
+    d3.write_bytes(good3)
+    body = bytearray(good4)
+    body[100] ^= 0xFF  # damaged inside, same size: the checksum catches it
+    d4.write_bytes(bytes(body))
+    assert state() == (3, [1002, 1003])
+    d4.write_bytes(good4)
+    assert state() == (4, [1002, 1003, 1004])
+    writer = VectorIndex.load(folder, DIM)
+    writer.upsert(np.array([1005]), random_vectors(1, seed=31))
+    writer.save()
+    (folder / CURRENT).write_text("\n".join([snapshot_name(1), delta_name(2, 1), delta_name(3, 1),
+                                             delta_name(4, 1)]) + "\n")  # crash after the rename, before CURRENT
+    assert state() == (4, [1002, 1003, 1004]) and 1005 not in VectorIndex.load(folder, DIM)
+    (folder / CURRENT).write_text("garbage")  # no usable CURRENT: the newest consistent state, uncommitted or not
+    assert state()[0] == 5 and 1005 in VectorIndex.load(folder, DIM)
+    (folder / CURRENT).write_text(f"{snapshot_name(1)}\n{delta_name(3, 1)}\n")  # a chain with a gap
+    assert VectorIndex.load(folder, DIM).snapshot == 5
+
+
+def test_refresh_reads_only_the_new_deltas(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    writer, vectors = with_deltas(folder, 1)
+    query = random_vectors(1, seed=40)[0]
+    for read_only in (True, False):
+        reader = VectorIndex.load(folder, DIM, read_only=read_only)
+        before = reader.search(query, 10)
+        writer.upsert(np.array([2000, 2001]), random_vectors(2, seed=41))
+        writer.remove([7])
+        writer.save()
+        assert reader.is_stale()
+        refreshed = reader.refresh()
+        assert refreshed._index is reader._index and refreshed.read_only == read_only  # the base was not re-read
+        assert not refreshed.is_stale() and refreshed.snapshot == writer.snapshot
+        assert 2000 in refreshed and 7 not in refreshed and 7 in reader  # the old instance is unchanged
+        assert reader.search(query, 10) == before
+        assert refreshed.search(query, 10) == VectorIndex.load(folder, DIM).search(query, 10)
+        writer.upsert(np.array([7]), vectors[7:8])
+        writer.save()
+    writer.save(full=True)  # a compaction: refresh must read the new base
+    reader = VectorIndex.load(folder, DIM)
+    writer.upsert(np.array([2002]), random_vectors(1, seed=42))
+    writer.save(full=True)
+    assert reader.refresh()._index is not reader._index and 2002 in reader.refresh()
+
+
+def test_instances_sharing_a_base_never_add_to_it(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    writer, vectors = with_deltas(folder, 0)
+    worker = VectorIndex.load(folder, DIM)  # search.py's instance: searched, and written by `catalog index`
+    writer.upsert(np.array([3000]), vectors[:1])
+    writer.save()
+    refreshed = worker.refresh()
+    query = random_vectors(1, seed=43)[0]
+    answer = refreshed.search(query, 5)
+    worker.upsert(np.array([3002]), query[None, :])  # the old instance (no overlay yet) writes: not into the base
+    assert refreshed._index.ntotal == 500 and refreshed.search(query, 5) == answer
+    old_answer = worker.search(query, 5)
+    assert old_answer[0][0] == 3002
+    refreshed.upsert(np.array([3001]), random_vectors(1, seed=44))  # into its overlay
+    assert refreshed._index is worker._index and worker.search(query, 5) == old_answer
+    assert refreshed.save().name.startswith("delta-")
+    refreshed.save(full=True)  # folds the overlay into a private copy of the base
+    assert refreshed._index is not worker._index and worker.search(query, 5) == old_answer
+    assert worker._index.ntotal == 500 and {3000, 3001} <= set(VectorIndex.load(folder, DIM).ids().tolist())
+
+
+WRITER_SCRIPT = """
+import sys
+import numpy as np
+from catalog.vector_index import VectorIndex
+index = VectorIndex.load(sys.argv[1], {dim})
+index.upsert(np.array([5000, 5001]), np.random.default_rng(7).standard_normal((2, {dim})).astype("float32"))
+index.remove([3])
+print(index.save().name)
+"""
+
+
+def test_another_process_sees_a_delta(tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    with_deltas(folder, 1)
+    readers = [VectorIndex.load(folder, DIM), VectorIndex.load(folder, DIM, read_only=True)]
+    assert not any(reader.is_stale() for reader in readers)
+    out = subprocess.run([sys.executable, "-c", WRITER_SCRIPT.format(dim=DIM), str(folder)], check=True,
+                         capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert out.stdout.strip() == delta_name(3, 1)
+    for reader in readers:
+        assert reader.is_stale()
+        for fresh in (reader.refresh(), VectorIndex.load(folder, DIM, read_only=reader.read_only)):
+            assert not fresh.is_stale() and {5000, 5001} <= set(fresh.ids().tolist()) and 3 not in fresh
+
+
+KILL_DELTA_SCRIPT = """
+import sys
+import numpy as np
+from catalog import vector_index
+from catalog.vector_index import VectorIndex
+vector_index.MAX_DELTAS = 10**9  # only delta saves after the first
+index = VectorIndex.load(sys.argv[1], {dim})
+index.upsert(np.arange(40000) + 100, np.random.default_rng(0).standard_normal((40000, {dim})).astype("float32"))
+index.save()
+print("ready", flush=True)
+for i in range(3000):  # delta saves back to back, each adding one id and removing another
+    index.upsert(np.array([1_000_000 + i]), np.random.default_rng(i).standard_normal((1, {dim})).astype("float32"))
+    index.remove([100 + i])
+    index.save()
+"""
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.9])
+def test_kill_during_delta_saves_leaves_a_consistent_index(tmp_path: Path, delay: float) -> None:
+    folder = tmp_path / "idx"
+    saved_twice(folder)
+    command = [sys.executable, "-c", KILL_DELTA_SCRIPT.format(dim=DIM), str(folder)]
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, cwd=Path(__file__).parents[1])
+    assert child.stdout is not None and child.stdout.readline().strip() == b"ready"
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert list(folder.glob("delta-*")), "the kill should land among delta saves"
+    loaded = VectorIndex.load(folder, DIM)
+    added = sorted(int(i) - 1_000_000 for i in loaded.ids() if i >= 1_000_000)
+    saves = len(added)
+    assert added == list(range(saves)) and loaded.size == 40050  # every delta whole, in order: a prefix
+    assert not any(100 + i in loaded for i in range(saves)) and all(100 + i in loaded for i in range(saves, 3000))
+    if saves:
+        last = np.random.default_rng(saves - 1).standard_normal(DIM)
+        assert loaded.search(last, 1)[0] == (1_000_000 + saves - 1, pytest.approx(1.0, abs=1e-4))
+    assert not loaded.is_stale()
+    loaded.upsert(np.array([1]), random_vectors(1))
+    loaded.save()
+    assert not list(folder.glob(".*.tmp")) and VectorIndex.load(folder, DIM).size == 40050
