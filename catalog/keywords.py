@@ -12,14 +12,22 @@ exact name match is found by lookup, whatever its BM25 rank.
 Query text is data: it is tokenized the same way and every term is quoted as an FTS5 string, so quotes, `*`,
 `NEAR`, `OR`, `-` or `:` typed by a user are never syntax. Each `upsert` and `remove` is one transaction: a crash
 in the middle leaves the previous state (SQLite's atomic commit), never half a batch.
+
+Why searches take a connection of their own (up to READERS at once) instead of sharing the writer's behind a lock:
+a search is four statements, SQLite runs each without holding Python's interpreter lock, and in WAL mode readers
+never block each other nor the writer. Under load a shared connection made searches queue behind one another
+(bench/load.py, issue 11), each waiting for the interpreter lock again between its statements while holding the
+connection. Every statement runs in autocommit, so a reader sees what the writer committed before it started.
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -34,6 +42,7 @@ MAX_QUERY_CHARS = 2000  # the rest of a longer query is not read
 MAX_QUERY_GROUPS = 32  # words of a query that are searched
 MIN_DEPTH = 50
 MAX_DEPTH = 20_000  # candidates read at most when a filter keeps asking for more
+READERS = 4  # connections answering searches at the same time in one process (more only wait for the cores)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -66,17 +75,19 @@ class _Query:
 
 class KeywordIndex:
     """FTS5 index: columns `name` (identifier tokens, weighted higher) and `text` (description, context, labels),
-    plus a table of raw names and their keys for exact matching. Safe to share between threads (one lock)."""
+    plus a table of raw names and their keys for exact matching. Safe to share between threads: writes and
+    bookkeeping go through one connection behind a lock, searches through a small pool of reading connections."""
 
     def __init__(self, path: Path, read_only: bool = False) -> None:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.Lock()
+        self._readers: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue()
+        self._reader_slots = threading.BoundedSemaphore(READERS)
         if read_only:
             if not self.path.exists():
                 raise FileNotFoundError(f"keyword index {self.path} does not exist (run `catalog index`)")
-            uri = f"{self.path.resolve().as_uri()}?mode=ro"
-            self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            self._conn = self._open_read_only()
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -85,6 +96,33 @@ class KeywordIndex:
             self._conn.executescript(_SCHEMA)
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('tokens_version', ?)", (TOKENS_VERSION,))
         self._conn.execute("PRAGMA busy_timeout=5000")
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        uri = f"{self.path.resolve().as_uri()}?mode=ro"
+        return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+
+    def _open_reader(self) -> sqlite3.Connection:
+        """A connection for searches: read-only (the file's `mode=ro`, or `query_only` next to this writer)."""
+        if self.read_only:
+            conn = self._open_read_only()
+        else:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA query_only=1")
+        conn.execute("PRAGMA busy_timeout=5000")
+        return conn
+
+    @contextmanager
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """One of at most READERS reading connections, opened on first need and kept for the next search."""
+        with self._reader_slots:
+            try:
+                conn = self._readers.get_nowait()
+            except queue.Empty:
+                conn = self._open_reader()
+            try:
+                yield conn
+            finally:
+                self._readers.put(conn)
 
     @property
     def stale(self) -> bool:
@@ -130,9 +168,9 @@ class KeywordIndex:
         if limit <= 0 or not (parsed.groups or parsed.key):
             return []
         depth = max(limit * 4, MIN_DEPTH)
-        with self._lock:
+        with self._reader() as conn:
             while True:
-                hits, exhausted = self._ranked(parsed, depth, allowed)
+                hits, exhausted = _ranked(conn, parsed, depth, allowed)
                 if len(hits) >= limit or exhausted or depth >= MAX_DEPTH:
                     return hits[:limit]
                 depth *= 4
@@ -144,6 +182,11 @@ class KeywordIndex:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+        while True:
+            try:
+                self._readers.get_nowait().close()
+            except queue.Empty:
+                return
 
     def _writable(self) -> None:
         if self.read_only:
@@ -166,57 +209,77 @@ class KeywordIndex:
                                   (json.dumps(ids),))
         return [row[0] for row in rows]
 
-    def _ranked(self, parsed: _Query, depth: int, allowed: Callable[[int], bool] | None
-                ) -> tuple[list[KeywordHit], bool]:
-        """Candidates from an AND of the query's words (every complete match within `depth`) and an OR of all its
-        terms, plus the exact-name matches; the allowed ones ranked. `exhausted` when the OR found fewer than
-        `depth`."""
-        any_term = " OR ".join(_quote(t) for t in parsed.terms)
-        scores = self._bm25(any_term, depth) if parsed.groups else {}
-        found = len(scores)
-        if len(parsed.groups) > 1:
-            every_word = " AND ".join("(" + " OR ".join(_quote(t) for t in g) + ")" for g in parsed.groups)
-            scores.update(self._bm25(every_word, depth))
-        exact = self._exact(parsed.key, depth)
-        missing = [i for i in exact if i not in scores]
-        if missing and parsed.groups:
-            scores.update(self._bm25(any_term, len(missing), missing))
-        candidates = scores.keys() | exact
-        hits, order = [], {}
-        for doc_id, doc_terms in self._terms([i for i in candidates if allowed is None or allowed(i)]).items():
-            matched = tuple(t for t in parsed.words if t in doc_terms or stem(t) in doc_terms)
-            hit = KeywordHit(doc_id, round(scores.get(doc_id, 0.0), 6), matched, doc_id in exact)
-            hits.append(hit)
-            order[doc_id] = (not hit.exact_name, -_coverage(parsed, doc_terms), -hit.score, doc_id)
-        hits.sort(key=lambda h: order[h.id])
-        return hits, found < depth
 
-    def _bm25(self, expression: str, depth: int, only: list[int] | None = None) -> dict[int, float]:
-        sql = "SELECT rowid, -bm25(terms, ?, 1.0) AS score FROM terms WHERE terms MATCH ?"
-        params: list[object] = [NAME_WEIGHT, expression]
-        if only is not None:
-            sql += " AND rowid IN (SELECT value FROM json_each(?))"
-            params.append(json.dumps(only))
-        rows = self._conn.execute(sql + " ORDER BY score DESC LIMIT ?", (*params, depth))
-        return {row[0]: row[1] for row in rows}
-
-    def _exact(self, key: str, depth: int) -> set[int]:
-        if not key:
-            return set()
-        rows = self._conn.execute("SELECT id FROM names WHERE name_key = ? UNION SELECT id FROM names "
-                                  "WHERE last_key = ? LIMIT ?", (key, key, depth))
-        return {row[0] for row in rows}
-
-    def _terms(self, ids: list[int]) -> dict[int, frozenset[str]]:
-        """Each document's terms (name and text), to tell which query words it matched."""
-        rows = self._conn.execute("SELECT rowid, name, text FROM terms WHERE rowid IN "
-                                  "(SELECT value FROM json_each(?))", (json.dumps(ids),))
-        return {row[0]: frozenset(f"{row[1]} {row[2]}".split()) for row in rows}
+def _ranked(conn: sqlite3.Connection, parsed: _Query, depth: int, allowed: Callable[[int], bool] | None
+            ) -> tuple[list[KeywordHit], bool]:
+    """Candidates from an AND of the query's words (every complete match within `depth`) and an OR of all its
+    terms, plus the exact-name matches; the allowed ones ranked. `exhausted` when the OR found fewer than
+    `depth`."""
+    any_term = " OR ".join(_quote(t) for t in parsed.terms)
+    scores = _bm25(conn, any_term, depth) if parsed.groups else {}
+    found = len(scores)
+    if len(parsed.groups) > 1:
+        every_word = " AND ".join("(" + " OR ".join(_quote(t) for t in g) + ")" for g in parsed.groups)
+        scores.update(_bm25(conn, every_word, depth))
+    exact = _exact(conn, parsed.key, depth)
+    missing = [i for i in exact if i not in scores]
+    if missing and parsed.groups:
+        scores.update(_bm25(conn, any_term, len(missing), missing))
+    candidates = scores.keys() | exact
+    hits, order = [], {}
+    for doc_id, doc_terms in _terms(conn, [i for i in candidates if allowed is None or allowed(i)]).items():
+        matched = tuple(t for t in parsed.words if t in doc_terms or stem(t) in doc_terms)
+        hit = KeywordHit(doc_id, round(scores.get(doc_id, 0.0), 6), matched, doc_id in exact)
+        hits.append(hit)
+        order[doc_id] = (not hit.exact_name, -_coverage(parsed, doc_terms), -hit.score, doc_id)
+    hits.sort(key=lambda h: order[h.id])
+    return hits, found < depth
 
 
-def _coverage(parsed: _Query, terms: frozenset[str]) -> int:
+def _bm25(conn: sqlite3.Connection, expression: str, depth: int, only: list[int] | None = None) -> dict[int, float]:
+    sql = "SELECT rowid, -bm25(terms, ?, 1.0) AS score FROM terms WHERE terms MATCH ?"
+    params: list[object] = [NAME_WEIGHT, expression]
+    if only is not None:
+        sql += " AND rowid IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(only))
+    rows = conn.execute(sql + " ORDER BY score DESC LIMIT ?", (*params, depth))
+    return {row[0]: row[1] for row in rows}
+
+
+def _exact(conn: sqlite3.Connection, key: str, depth: int) -> set[int]:
+    if not key:
+        return set()
+    rows = conn.execute("SELECT id FROM names WHERE name_key = ? UNION SELECT id FROM names "
+                        "WHERE last_key = ? LIMIT ?", (key, key, depth))
+    return {row[0] for row in rows}
+
+
+class _Terms:
+    """A document's stored terms (name and text) as one space-padded string, asked `term in terms`.
+
+    Why not a set: a search ranks a few hundred candidates, a dataset's document names up to 60 columns, and
+    building a set of every term of every candidate cost more than the SQL of the search; the query has only a
+    few terms, and a substring test for " term " is exact because stored terms are single-space separated."""
+
+    __slots__ = ("_padded",)
+
+    def __init__(self, name: str, text: str) -> None:
+        self._padded = f" {name} {text} "
+
+    def __contains__(self, term: object) -> bool:
+        return isinstance(term, str) and f" {term} " in self._padded
+
+
+def _terms(conn: sqlite3.Connection, ids: list[int]) -> dict[int, _Terms]:
+    """Each document's terms (name and text), to tell which query words it matched."""
+    rows = conn.execute("SELECT rowid, name, text FROM terms WHERE rowid IN "
+                        "(SELECT value FROM json_each(?))", (json.dumps(ids),))
+    return {row[0]: _Terms(row[1], row[2]) for row in rows}
+
+
+def _coverage(parsed: _Query, terms: _Terms) -> int:
     """How many of the query's words the terms contain (a word counts once, whichever of its forms matched)."""
-    return sum(1 for group in parsed.groups if not terms.isdisjoint(group))
+    return sum(1 for group in parsed.groups if any(term in terms for term in group))
 
 
 class _Transaction:

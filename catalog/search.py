@@ -26,14 +26,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from catalog.access import Action, Actor, Resource, can, require
-from catalog.classifications import REJECTED
 from catalog.db import session_factory
 from catalog.errors import InvalidInput
 from catalog.keyword_tokens import token_groups
-from catalog.models import Classification, SearchDocument, utcnow
+from catalog.models import SearchDocument, utcnow
 from catalog.search_documents import document_facts, pending, sync_documents
+from catalog.search_facts import add_descriptions, dataset_marks
 from catalog.settings import Settings
-from catalog.stewardship import stewardship_of
 
 MODES = ("hybrid", "keyword", "vector")
 RRF_K = 60
@@ -66,6 +65,9 @@ def _indexes(settings: Settings) -> _Indexes:
     from catalog.vector_index import VectorIndex
 
     folder = index_folder(settings)
+    current = _open.get(folder)
+    if current is not None and not current.vectors.is_stale():
+        return current  # the common case, without the lock: concurrent searches need not take turns to look
     with _open_lock:
         current = _open.get(folder)
         if current is None:
@@ -74,8 +76,8 @@ def _indexes(settings: Settings) -> _Indexes:
             current = _Indexes(KeywordIndex(folder / "keywords.sqlite"),
                                VectorIndex.load(folder / "vectors", embedder.dimension), embedder)
             _open[folder] = current
-        elif current.vectors.is_stale():
-            current.vectors = VectorIndex.load(folder / "vectors", current.embedder.dimension)
+        elif current.vectors.is_stale():  # after a delta save elsewhere, reads only the new deltas
+            current.vectors = current.vectors.refresh()
         return current
 
 
@@ -179,18 +181,13 @@ def search(session: Session, actor: Actor, settings: Settings, query: str, *, li
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     filters = filters or Filters()
-    indexes = _indexes(settings)
-    depth = max(limit * DEPTH, 50)
-    keyword_hits = indexes.keywords.search(query, depth) if mode != "vector" else []
-    vector_hits: list[tuple[int, float]] = []
-    if mode != "keyword":
-        vector_hits = indexes.vectors.search(indexes.embedder.embed([query])[0], depth)
+    keyword_hits, vector_hits = _candidates(_indexes(settings), query, mode, max(limit * DEPTH, 50))
     candidates = {h.id for h in keyword_hits} | {i for i, _ in vector_hits}
     facts = _visible(session, actor, document_facts(session, list(candidates)))
-    labels = _labels(session, facts)
-    stewardship = stewardship_of(session, {f["dataset_id"] for f in facts.values()})
+    marks = dataset_marks(session, (f["dataset_id"] for f in facts.values()))
+    labels = {i: marks.labels_of(f["dataset_id"], f["column"]) for i, f in facts.items()}
     for f in facts.values():
-        f.update(stewardship.get(f["dataset_id"], {"tags": [], "owners": []}))
+        f.update(tags=marks.tags.get(f["dataset_id"], []), owners=marks.owners.get(f["dataset_id"], []))
     kept = {i for i, f in facts.items() if _passes(f, labels.get(i, []), filters)}
     ranked = _fuse([h for h in keyword_hits if h.id in kept], [v for v in vector_hits if v[0] in kept],
                    token_groups(query))
@@ -198,26 +195,18 @@ def search(session: Session, actor: Actor, settings: Settings, query: str, *, li
     results = [_result(doc_id, score, why, facts[doc_id], labels.get(doc_id, [])) | {
         "matched_words": matched.get(doc_id, [])} for doc_id, score, why in ranked]
     shown = results[:limit]
-    _add_descriptions(session, shown, facts)
+    add_descriptions(session, shown, facts)
     return {"query": query, "mode": mode, "results": shown, "facets": _facets(results)}
 
 
-def _add_descriptions(session: Session, results: list[dict[str, Any]], facts: dict[int, dict[str, Any]]) -> None:
-    """The description each result shows (the same precedence as the dataset page)."""
-    from catalog.descriptions import TABLE, descriptions_of, effective
-    from catalog.models import Column, Dataset
-
-    by_dataset: dict[int, tuple[dict[str, Any], dict[str, str | None]]] = {}
-    for result in results:
-        dataset_id = facts[result["id"]]["dataset_id"]
-        if dataset_id not in by_dataset:
-            comments = dict(session.execute(select(Column.name, Column.native_comment)
-                                            .where(Column.dataset_id == dataset_id)).all())
-            comments[TABLE] = session.scalar(select(Dataset.native_comment).where(Dataset.id == dataset_id))
-            by_dataset[dataset_id] = (descriptions_of(session, dataset_id), comments)
-        written, comments = by_dataset[dataset_id]
-        key = result["column"] or TABLE
-        result["description"], result["description_source"] = effective(comments.get(key), written.get(key))
+def _candidates(indexes: _Indexes, query: str, mode: str, depth: int
+                ) -> tuple[list[Any], list[tuple[int, float]]]:
+    """Both sides' candidates. The query's embedding is started first and the keyword query runs while it is
+    computed (in the model's query thread, batched with other waiting searches: `Embedder.embed_query`)."""
+    embedding = indexes.embedder.embed_query(query) if mode != "keyword" else None
+    keyword_hits = indexes.keywords.search(query, depth) if mode != "vector" else []
+    vector_hits = indexes.vectors.search(embedding.result(), depth) if embedding is not None else []
+    return keyword_hits, vector_hits
 
 
 def _visible(session: Session, actor: Actor, facts: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -227,22 +216,6 @@ def _visible(session: Session, actor: Actor, facts: dict[int, dict[str, Any]]) -
         if f["dataset"] not in allowed:
             allowed[f["dataset"]] = can(actor, Action.DISCOVER, Resource.dataset(f["dataset"]))
     return {i: f for i, f in facts.items() if allowed[f["dataset"]]}
-
-
-def _labels(session: Session, facts: dict[int, dict[str, Any]]) -> dict[int, list[str]]:
-    """Standing labels per result: a column's own, a dataset's those of all its columns."""
-    dataset_ids = {f["dataset_id"] for f in facts.values()}
-    if not dataset_ids:
-        return {}
-    rows = session.execute(select(Classification.dataset_id, Classification.column_name, Classification.label)
-                           .where(Classification.dataset_id.in_(dataset_ids), Classification.status != REJECTED))
-    by_column: dict[tuple[int, str], set[str]] = {}
-    by_dataset: dict[int, set[str]] = {}
-    for dataset_id, column, label in rows:
-        by_column.setdefault((dataset_id, column), set()).add(label)
-        by_dataset.setdefault(dataset_id, set()).add(label)
-    return {i: sorted(by_column.get((f["dataset_id"], f["column"]), set()) if f["column"]
-                      else by_dataset.get(f["dataset_id"], set())) for i, f in facts.items()}
 
 
 def _passes(facts: dict[str, Any], labels: list[str], filters: Filters) -> bool:

@@ -146,12 +146,15 @@ def pending(session: Session) -> tuple[list[SearchDocument], list[int]]:
 
 
 def document_facts(session: Session, ids: list[int]) -> dict[int, dict[str, Any]]:
-    """For result ids: dataset name, column, kind of dataset, deleted flag (filters and display need them)."""
+    """For result ids of live datasets: dataset name, column, kind and id of the dataset, and the dataset's source
+    comment (filters and display need them; the comment comes along so that showing it costs no statement)."""
     if not ids:
         return {}
     rows = session.execute(
-        select(SearchDocument.id, SearchDocument.column_name, Dataset.name, Dataset.kind, Dataset.id)
+        select(SearchDocument.id, SearchDocument.column_name, Dataset.name, Dataset.kind, Dataset.id,
+               Dataset.native_comment)
         .join(Dataset, Dataset.id == SearchDocument.dataset_id)
         .where(SearchDocument.id.in_(ids), Dataset.deleted_at.is_(None)))
-    return {doc_id: {"column": column or None, "dataset": name, "dataset_kind": kind, "dataset_id": dataset_id}
-            for doc_id, column, name, kind, dataset_id in rows}
+    return {doc_id: {"column": column or None, "dataset": name, "dataset_kind": kind, "dataset_id": dataset_id,
+                     "dataset_comment": comment}
+            for doc_id, column, name, kind, dataset_id, comment in rows}

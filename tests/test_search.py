@@ -208,3 +208,60 @@ def test_index_reads_only_datasets_that_may_have_changed(settings: Settings, act
         conn.execute("ALTER TABLE order_items ADD COLUMN sku TEXT")
     crawl(settings, "shop")
     assert build_index(settings, actor)["datasets_read"] == 1
+
+
+def test_a_search_reads_the_store_in_three_statements(settings: Settings, actor: Actor,
+                                                      indexed: dict[str, Any]) -> None:
+    """Whatever the number of datasets among the results: candidates, their labels/tags/owners, the shown
+    descriptions (issue 11: per-dataset statements made searches queue under load)."""
+    from sqlalchemy import event
+
+    from catalog.db import get_engine
+
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(get_engine(settings), "before_cursor_execute", count)
+    try:
+        with session_scope(settings) as session:
+            results = search(session, actor, settings, "customer order id", limit=20)["results"]
+    finally:
+        event.remove(get_engine(settings), "before_cursor_execute", count)
+    assert len({r["dataset"] for r in results}) >= 3
+    assert len(statements) <= 3, statements
+
+
+def test_results_show_the_description_a_person_would_see(settings: Settings, actor: Actor,
+                                                         indexed: dict[str, Any]) -> None:
+    """A person's text beats the source's comment, which beats the AI's; a rejected AI text is never shown; the
+    dataset's own comment shows on the dataset's result. Tags and owners come back sorted."""
+    from sqlalchemy import update
+
+    from catalog.descriptions import decide
+    from catalog.models import Column, Dataset
+    from catalog.stewardship import change
+
+    with session_scope(settings) as session:
+        session.execute(update(Column).where(Column.name.in_(["ord_dt", "cust_nm"]))
+                        .values(native_comment="from the source"))
+        session.execute(update(Dataset).where(Dataset.name == "shop/main/orders")
+                        .values(native_comment="orders as placed"))
+        decide(session, actor, "shop/main/customers", "cust_nm", "edit", "the customer's full name")
+        decide(session, actor, "shop/main/customers", "tel_no", "reject")
+        for owner in ("zoe", "Bob", "alice"):
+            change(session, actor, "shop/main/orders", "owner", owner, "add")
+    shown = {(r["dataset"], r["column"]): r
+             for query in ("customer name telephone", "order date", "orders")
+             for r in _search(settings, actor, query, limit=30)}
+    assert (shown[("shop/main/customers", "cust_nm")]["description"],
+            shown[("shop/main/customers", "cust_nm")]["description_source"]) == ("the customer's full name",
+                                                                                  "human:local")
+    assert (shown[("shop/main/orders", "ord_dt")]["description"],
+            shown[("shop/main/orders", "ord_dt")]["description_source"]) == ("from the source", "source")
+    assert shown[("shop/main/customers", "tel_no")]["description"] is None
+    assert shown[("shop/main/orders", None)]["description"] == "orders as placed"
+    assert shown[("shop/main/orders", None)]["owners"] == sorted(["zoe", "Bob", "alice"])
+    assert shown[("shop/main/orders", "ord_dt")]["owners"] == shown[("shop/main/orders", None)]["owners"]
+    assert shown[("shop/main/customers", "c_eml")]["description_source"].startswith("ai:")
