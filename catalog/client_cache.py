@@ -9,9 +9,10 @@ on every read would cost more than reading it.
 `refs/<catalog>.json` remembers which hash a pinned reference (`v3`, a hash prefix) resolved to, per catalog, so a
 repeated `get` of a pinned version makes no network call at all. `latest` is never pinned: it is asked each time.
 
-Bytes arrive through an `Incoming` entry: appended to a temporary file in the cache folder and hashed on a second
-thread as they land (sha256 of a gigabyte is ~0.6 s of CPU, which inline would add to the download). The entry
-becomes visible only in `commit`, after the size and the hash matched; anything else removes the temporary file.
+Bytes arrive through an `Incoming` entry: written into a temporary file in the cache folder through a shared
+memory map, ideally read from the socket straight into the file's pages (`fill`), and hashed on a second thread
+as they land (sha256 of a gigabyte is ~0.6 s of CPU, which inline would add to the download). The entry becomes
+visible only in `commit`, after the size and the hash matched; anything else removes the temporary file.
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ import mmap
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 DEFAULT_DIR = "~/.cache/catalog"
 NOTIFY_STEP = 4 * 1024 * 1024  # the hashing thread wakes per 4 MiB arrived, not per 64 KiB network read
 HASH_STEP = 8 * 1024 * 1024  # and hashes 8 MiB per call: few GIL hand-overs, the GIL is released while it hashes
+FILL_STEP = 4 * 1024 * 1024  # the most `fill` asks a reader for at once (a socket hands over what it holds)
 
 
 def default_cache_dir() -> Path:
@@ -125,11 +127,15 @@ class VersionCache:
 class Incoming:
     """A version's bytes while they arrive, in a temporary file next to their entry.
 
-    `write` appends (the caller's thread); a second thread hashes what has arrived, reading it back through a
-    read-only memory map of the same file (page cache, no copy; queueing the 64 KiB network chunks instead
-    would mean one GIL hand-over per chunk). `finish` checks the size and the hash, `commit` turns the file
-    into the cache entry; leaving the `with` block without `commit` deletes it, so a partial file is never an
-    entry.
+    The file is allocated at its announced size and mapped shared, read-write. `fill` has a reader (a socket's
+    `readinto`) put bytes straight into the file's pages: one copy, from the kernel's socket buffer to the page
+    cache, and a Python call per few MiB instead of per 64 KiB. On the 2-core VM this made receiving a gigabyte
+    about 3x cheaper than appending `write`s of the chunks an HTTP library hands over (each a fresh bytes
+    object, then copied again by `os.write`). `write` remains for sources that only yield chunks.
+
+    A second thread hashes what has arrived, reading the same map (page cache, no copy; queueing chunks instead
+    would mean one GIL hand-over per chunk). `finish` checks the size and the hash, `commit` turns the file into
+    the cache entry; leaving the `with` block without `commit` deletes it, so a partial file is never an entry.
     """
 
     def __init__(self, cache: VersionCache, sha: str, size: int) -> None:
@@ -146,8 +152,10 @@ class Incoming:
         self._partial: Path | None = Path(name)
         self._map: mmap.mmap | None = None
         try:
-            os.ftruncate(handle, size)  # the map covers the whole file from the start
-            self._map = mmap.mmap(handle, size, access=mmap.ACCESS_READ) if size else None
+            if size:
+                # Blocks reserved up front: a full disk is an OSError here, never a SIGBUS while writing the map.
+                os.posix_fallocate(handle, 0, size)
+                self._map = mmap.mmap(handle, size, access=mmap.ACCESS_WRITE)
         except BaseException:
             self.close()
             raise
@@ -165,14 +173,48 @@ class Incoming:
         end = self.arrived + len(chunk)
         if end > self.size:
             raise CorruptDownload(f"the catalog sent more than the {self.size:,} bytes it announced")
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(self._fd, view):]
+        if chunk:
+            self._writable()[self.arrived:end] = chunk
+        self._advance(end)
+
+    def fill(self, readinto: Callable[[memoryview], int | None]) -> None:
+        """Have `readinto` (a socket's, a response's, a file's) put bytes straight into the file until the
+        announced size or the end of the source. A source with more bytes than announced is a corrupt download;
+        one with fewer is reported by `finish`."""
+        while self.arrived < self.size:
+            with memoryview(self._writable())[self.arrived:self.arrived + FILL_STEP] as window:
+                count = readinto(window)
+            if not count:
+                return
+            self._advance(self.arrived + count)
+        with memoryview(bytearray(1)) as probe:
+            if readinto(probe):
+                raise CorruptDownload(f"the catalog sent more than the {self.size:,} bytes it announced")
+
+    def _writable(self) -> mmap.mmap:
+        if self._map is None or self._ended:
+            raise RuntimeError("bytes written to a download that has ended")
+        return self._map
+
+    def _advance(self, end: int) -> None:
+        """`end` bytes are in the file: wake the hashing thread (and any reader) once per `NOTIFY_STEP`."""
         crossed = end // NOTIFY_STEP != self.arrived // NOTIFY_STEP
         self.arrived = end
         if crossed:
             with self._changed:
                 self._changed.notify_all()
+
+    @property
+    def partial_path(self) -> Path | None:
+        """The temporary file the bytes land in (None once committed or discarded): a reader that waits with
+        `wait_for` may map it and read what has arrived while the rest is still downloading."""
+        return self._partial
+
+    def wait_for(self, end: int) -> bool:
+        """Block until the first `end` bytes have arrived (True) or the download ended short of them (False).
+        Wakes with the hashing thread, once per `NOTIFY_STEP`, so a waiting reader costs the writer nothing."""
+        arrived, _ended = self._wait_past(end)
+        return arrived >= end
 
     def _wait_past(self, end: int) -> tuple[int, bool]:
         """Block until `end` bytes have arrived or the download ended; returns (arrived, ended)."""
@@ -195,7 +237,7 @@ class Incoming:
         """Turn the verified file into the cache entry."""
         if not self._verified or self._partial is None:
             raise RuntimeError("commit before a successful finish")
-        self._close_file()
+        self._close_file()  # unmapped first: the stamp must see the file's final modification time
         partial, self._partial = self._partial, None
         return self._cache._commit(partial, self.sha)
 
@@ -203,9 +245,6 @@ class Incoming:
         """Stop the hashing thread, unmap, and delete the temporary file unless it was committed."""
         self._end()
         self._close_file()
-        if self._map is not None:
-            self._map.close()
-            self._map = None
         if self._partial is not None:
             self._partial.unlink(missing_ok=True)
             self._partial = None
@@ -219,6 +258,9 @@ class Incoming:
             self._hasher.join()
 
     def _close_file(self) -> None:
+        if self._map is not None:
+            self._map.close()
+            self._map = None
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,15 +29,18 @@ def table(rows: int = 3000, seed: int = 1) -> pa.Table:
 
 
 class CountingApp:
-    """ASGI middleware counting requests by path, to prove a cached get makes no network call."""
+    """ASGI middleware counting requests by path, to prove a cached get makes no network call, and keeping the
+    Range headers sent, to prove a cold get fetched the footer first."""
 
     def __init__(self, app: object) -> None:
         self.app = app
         self.paths: list[str] = []
+        self.ranges: list[str] = []
 
     async def __call__(self, scope: dict, receive: object, send: object) -> None:
         if scope["type"] == "http":
             self.paths.append(scope["path"])
+            self.ranges += [v.decode() for k, v in scope["headers"] if k == b"range"]
         await self.app(scope, receive, send)  # type: ignore[operator]
 
 
@@ -199,3 +204,250 @@ def test_an_incoming_entry_checks_size_and_hash_before_it_becomes_an_entry(tmp_p
         path = incoming.commit()
     assert path.read_bytes() == body and cache.valid(sha) == path
     assert _cache_files(tmp_path / "cache") == [f"{sha}.ok", f"{sha}.parquet"]
+    cache.evict(sha)
+    # `fill`: a reader puts bytes straight into the file; too many or too few are refused the same way.
+    with pytest.raises(CorruptDownload, match="more than"), cache.receive(sha, len(body)) as longer:
+        longer.fill(io.BytesIO(body + b"!").readinto)
+    with pytest.raises(CorruptDownload, match="received"), cache.receive(sha, len(body)) as shorter:
+        shorter.fill(io.BytesIO(body[:-1]).readinto)
+        shorter.finish()
+    assert _cache_files(tmp_path / "cache") == []
+    with cache.receive(sha, len(body)) as filled:
+        filled.fill(io.BytesIO(body).readinto)
+        filled.finish()
+        assert filled.commit().read_bytes() == body and cache.valid(sha) is not None
+
+
+# -- decoding while downloading -------------------------------------------------------------------------------------
+SMALL_GROUPS = 4000  # rows per row group in these tests: many row groups from a small table
+
+
+@pytest.fixture
+def many_row_groups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small files take the overlapped path and the direct download (no size thresholds) and are written in
+    many row groups."""
+    import catalog.client
+    import catalog.parquet_io
+
+    monkeypatch.setattr(catalog.parquet_io, "ROW_GROUP_ROWS", SMALL_GROUPS)
+    monkeypatch.setattr(catalog.client, "OVERLAP_MIN_BYTES", 0)
+    monkeypatch.setattr(catalog.client, "DIRECT_MIN_BYTES", 0)
+
+
+def _no_plain_read(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Record reads of a cache entry the usual way: a cold overlapped get must not need one."""
+    import catalog.client
+
+    plain, original = [], catalog.client._read_entry
+
+    def spy(path: Path, columns: list[str] | None, *, check_pages: bool) -> pa.Table:
+        plain.append(path)
+        return original(path, columns, check_pages=check_pages)
+
+    monkeypatch.setattr(catalog.client, "_read_entry", spy)
+    return plain
+
+
+def _within(seconds: float, call: Callable[[], Any]) -> Any:
+    """`call()` on a daemon thread, so that a hang fails the test instead of stalling the suite."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _decoders_alive() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name == "cache-decode"]
+
+
+def test_a_cold_get_decodes_row_groups_while_downloading_and_equals_read_table(
+        settings: Settings, actor: Actor, server: tuple[str, CountingApp], tmp_path: Path,
+        many_row_groups: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalog.client_decode import TAIL_BYTES
+
+    url, counting = server
+    version = publish(settings, actor, "team/scores", data=table(30_000))["version"]
+    served = VersionRepo(settings).cache_path(version["md5"])
+    assert pq.read_metadata(served).num_row_groups == 8
+    expected = pq.read_table(served)
+    plain = _no_plain_read(monkeypatch)
+    with Client(url, cache_dir=tmp_path / "cache") as client:
+        cold = client.get("team/scores", "v1")
+        assert plain == [] and counting.ranges == [f"bytes=-{TAIL_BYTES}"]  # footer first, decoded on the way
+        assert cold.equals(expected) and cold.equals(table(30_000)) and cold.schema == expected.schema
+        assert client.get("team/scores", "v1").equals(cold)  # warm: read from the entry the overlap wrote
+        client._cache.evict(version["content_hash"])
+        subset = client.get("team/scores", "v1", columns=["segment", "id"])
+        assert subset.equals(pq.read_table(served, columns=["segment", "id"]))
+        client._cache.evict(version["content_hash"])
+        with pytest.raises(pa.ArrowInvalid, match="nope"):  # as read_table says it (read_row_group would not)
+            client.get("team/scores", "v1", columns=["id", "nope"])
+    with Client(url, cache_dir=tmp_path / "serial", decode_while_downloading=False) as serial:
+        assert serial.get("team/scores", "v1").equals(cold)
+    assert len(counting.ranges) == 3 and _decoders_alive() == []
+
+
+def test_a_corrupted_transfer_during_an_overlapped_decode_is_refused_and_nothing_is_cached(
+        settings: Settings, actor: Actor, server: tuple[str, CountingApp], tmp_path: Path,
+        many_row_groups: None) -> None:
+    url, counting = server
+    version = publish(settings, actor, "team/scores", data=table(30_000))["version"]
+    served = VersionRepo(settings).cache_path(version["md5"])
+    served.chmod(0o644)
+    data = bytearray(served.read_bytes())
+    first_group = pq.read_metadata(served).row_group(0).column(1)
+    data[first_group.data_page_offset + 40] ^= 0xFF  # a page the decoder reaches long before the hash is done
+    data[len(data) // 2] ^= 0xFF
+    served.write_bytes(bytes(data))
+    with Client(url, cache_dir=tmp_path / "cache") as client:
+        for _ in range(2):  # refused every time: nothing half-verified was kept in between
+            with pytest.raises(ClientError) as refused:
+                client.get("team/scores", "v1")
+            assert refused.value.status == 502 and "nothing was cached" in str(refused.value)
+            assert _cache_files(tmp_path / "cache") == []
+    assert len(counting.ranges) == 2 and _decoders_alive() == []
+
+
+def test_row_groups_are_decoded_as_their_bytes_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+    import time
+
+    import catalog.client_cache
+    from catalog.client_cache import CorruptDownload, VersionCache
+    from catalog.client_decode import RowGroupDecoder, footer_length, parse_footer, row_group_ends
+
+    monkeypatch.setattr(catalog.client_cache, "NOTIFY_STEP", 1)  # wake the decoder on every write
+    source = tmp_path / "five.parquet"
+    rows = table(5 * 1000)
+    pq.write_table(rows, source, row_group_size=1000)
+    body = source.read_bytes()
+    footer = body[-footer_length(body):]
+    metadata = parse_footer(footer, len(body))
+    ends = row_group_ends(metadata, len(body) - len(footer))
+    assert len(ends) == 5 and ends == sorted(ends) and ends[-1] <= len(body) - len(footer)
+    cache = VersionCache(tmp_path / "cache", "test")
+    sha = hashlib.sha256(body).hexdigest()
+
+    def wait_until(decoder: RowGroupDecoder, count: int) -> None:
+        deadline = time.monotonic() + 10
+        while decoder.decoded < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    with cache.receive(sha, len(body)) as incoming:
+        decoder = RowGroupDecoder(incoming, metadata, len(footer), None)
+        incoming.write(body[:ends[1]])
+        wait_until(decoder, 2)
+        time.sleep(0.1)
+        assert decoder.decoded == 2  # two row groups decoded, and no further: the third has not arrived
+        incoming.write(body[ends[1]:])
+        incoming.finish()
+        incoming.commit()
+        decoder.join()
+    assert decoder.table().equals(pq.read_table(source))
+
+    with pytest.raises(CorruptDownload), cache.receive(sha, len(body)) as incoming:
+        decoder = RowGroupDecoder(incoming, metadata, len(footer), None)
+        incoming.write(body[:ends[2]])
+        wait_until(decoder, 3)
+        incoming.write(bytes(len(body) - ends[2]))  # the rest arrives as zeros
+        try:
+            incoming.finish()
+        finally:
+            incoming.close()
+            decoder.join()
+    assert decoder.decoded == 3 and decoder.error is not None  # the zeros did not decode; the hash refused them
+
+
+class FakeTransport:
+    """One version's bytes, served with a chosen tail: a server whose ranged answer is not the file's footer, or
+    one without ranges (`tail=None`), or a connection that drops halfway (`fail_at`)."""
+
+    key = "fake://catalog"
+
+    def __init__(self, body: bytes, tail: bytes | None, fail_at: int | None = None) -> None:
+        import hashlib
+
+        self.body, self.tail_bytes, self.fail_at = body, tail, fail_at
+        self.meta = {"dataset": "team/scores", "version": "v1", "number": 1, "md5": "-", "rows": 0,
+                     "content_hash": hashlib.sha256(body).hexdigest(), "size": len(body)}
+
+    def call(self, _operation: str, _path: str, _params: dict) -> dict:
+        return self.meta
+
+    def fill(self, _name: str, _version: str, incoming: Any) -> None:
+        for start in range(0, len(self.body), 65536):
+            if self.fail_at is not None and start >= self.fail_at:
+                raise ClientError("download failed: ReadError", 0)
+            incoming.write(self.body[start:start + 65536])
+
+    def tail(self, _name: str, _version: str, length: int) -> tuple[bytes, int] | None:
+        return None if self.tail_bytes is None else (self.tail_bytes[-length:], len(self.body))
+
+    def close(self) -> None:
+        pass
+
+
+def test_only_the_verified_files_footer_is_trusted(settings: Settings, tmp_path: Path, many_row_groups: None
+                                                   ) -> None:
+    rows = table(5000)
+    mine, other = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pq.write_table(rows.replace_schema_metadata({"made": "a"}), mine, row_group_size=1000)
+    pq.write_table(rows.replace_schema_metadata({"made": "b"}), other, row_group_size=1000)
+    body, foreign = mine.read_bytes(), other.read_bytes()
+    footer = int.from_bytes(body[-8:-4], "little") + 8
+    assert len(body) == len(foreign) and body[:-footer] == foreign[:-footer] and body != foreign
+
+    def fetch(transport: FakeTransport, cache: str) -> pa.Table:
+        with Client(str(settings.home), cache_dir=tmp_path / cache) as client:
+            client._transport = transport
+            return client.get("team/scores", "v1")
+
+    # The same data pages, another footer: decodable, but not this file's: the verified file is read instead.
+    got = fetch(FakeTransport(body, foreign), "c1")
+    assert got.equals(rows) and got.schema.metadata[b"made"] == b"a"
+    assert fetch(FakeTransport(body, None), "c2").schema.metadata[b"made"] == b"a"  # no ranges: the old way
+    with pytest.raises(ClientError, match="ReadError"):  # the decoder must not wait for bytes that never come
+        _within(30, lambda: fetch(FakeTransport(body, body, fail_at=len(body) // 2), "c3"))
+    assert _cache_files(tmp_path / "c3") == [] and _decoders_alive() == []
+
+
+class RefusingData:
+    """Answers the data route with the catalog's JSON error, as a catalog refusing the download would."""
+
+    def __init__(self, app: object) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: object, send: object) -> None:
+        if scope["type"] == "http" and scope["path"] == "/api/v1/versions/data":
+            from starlette.responses import JSONResponse
+
+            refusal = JSONResponse({"error": "ana may not read the data of team/scores"}, status_code=403)
+            return await refusal(scope, receive, send)
+        await self.app(scope, receive, send)  # type: ignore[operator]
+
+
+def test_a_refused_download_says_why_on_every_path(settings: Settings, actor: Actor, tmp_path: Path,
+                                                    many_row_groups: None) -> None:
+    publish(settings, actor, "team/scores", data=table(30_000))
+    with live_server(RefusingData(create_app(settings))) as url:
+        for overlap in (False, True):  # the direct download; the footer's range request
+            with Client(url, cache_dir=tmp_path / "cache", decode_while_downloading=overlap) as client:
+                with pytest.raises(ClientError) as refused:
+                    client.get("team/scores", "v1")
+            assert refused.value.status == 403 and "may not read the data" in str(refused.value)
+    assert _cache_files(tmp_path / "cache") == []
