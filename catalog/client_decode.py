@@ -1,4 +1,5 @@
-"""Decode a version's row groups while its bytes are still downloading (`Client.get` on an empty cache).
+"""Decode a version's row groups while its bytes are still downloading (`Client(..., decode_while_downloading=True)`
+on an empty cache; off by default because on 2 cores it measured slower than downloading first, see `Client`).
 
 A cold `get` used to download the whole file (hashing it on arrival), then decode it: two phases of about the
 same length, one after the other. Parquet keeps its metadata in a footer at the end of the file, so the client

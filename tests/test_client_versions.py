@@ -286,7 +286,7 @@ def test_a_cold_get_decodes_row_groups_while_downloading_and_equals_read_table(
     assert pq.read_metadata(served).num_row_groups == 8
     expected = pq.read_table(served)
     plain = _no_plain_read(monkeypatch)
-    with Client(url, cache_dir=tmp_path / "cache") as client:
+    with Client(url, cache_dir=tmp_path / "cache", decode_while_downloading=True) as client:
         cold = client.get("team/scores", "v1")
         assert plain == [] and counting.ranges == [f"bytes=-{TAIL_BYTES}"]  # footer first, decoded on the way
         assert cold.equals(expected) and cold.equals(table(30_000)) and cold.schema == expected.schema
@@ -297,7 +297,7 @@ def test_a_cold_get_decodes_row_groups_while_downloading_and_equals_read_table(
         client._cache.evict(version["content_hash"])
         with pytest.raises(pa.ArrowInvalid, match="nope"):  # as read_table says it (read_row_group would not)
             client.get("team/scores", "v1", columns=["id", "nope"])
-    with Client(url, cache_dir=tmp_path / "serial", decode_while_downloading=False) as serial:
+    with Client(url, cache_dir=tmp_path / "serial") as serial:  # the default: download, then decode
         assert serial.get("team/scores", "v1").equals(cold)
     assert len(counting.ranges) == 3 and _decoders_alive() == []
 
@@ -314,7 +314,7 @@ def test_a_corrupted_transfer_during_an_overlapped_decode_is_refused_and_nothing
     data[first_group.data_page_offset + 40] ^= 0xFF  # a page the decoder reaches long before the hash is done
     data[len(data) // 2] ^= 0xFF
     served.write_bytes(bytes(data))
-    with Client(url, cache_dir=tmp_path / "cache") as client:
+    with Client(url, cache_dir=tmp_path / "cache", decode_while_downloading=True) as client:
         for _ in range(2):  # refused every time: nothing half-verified was kept in between
             with pytest.raises(ClientError) as refused:
                 client.get("team/scores", "v1")
@@ -413,7 +413,7 @@ def test_only_the_verified_files_footer_is_trusted(settings: Settings, tmp_path:
     assert len(body) == len(foreign) and body[:-footer] == foreign[:-footer] and body != foreign
 
     def fetch(transport: FakeTransport, cache: str) -> pa.Table:
-        with Client(str(settings.home), cache_dir=tmp_path / cache) as client:
+        with Client(str(settings.home), cache_dir=tmp_path / cache, decode_while_downloading=True) as client:
             client._transport = transport
             return client.get("team/scores", "v1")
 
