@@ -6,6 +6,13 @@ sha256(model id + text) makes the cache correct without invalidation: changed te
 
 Why SQLite in WAL mode: one file under CATALOG_HOME, safe for a web worker embedding queries while `catalog index`
 writes, and a blob of 384 float32 values per row (1.5 kB) keeps even a million vectors at a manageable size.
+
+Why 16 KiB pages (PAGE_SIZE): the table is WITHOUT ROWID (rows clustered by key), and an index-format B-tree keeps
+at most about a quarter of a page of a row inline. With SQLite's default 4 KiB pages each 1.6 kB row spilled
+~600 bytes into an overflow page of its own: 4.7 kB on disk per vector, 4.6 GB at 1M columns (bench/search_http.py).
+With 16 KiB pages a row fits inline: 1.9 kB per vector, and lookups read half the pages. The page size is fixed
+when the file is created; a cache made with 4 KiB pages still works, only larger (delete it to rebuild it smaller,
+at the cost of embedding every text again).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import numpy as np
 from annotator.embed import Embedder
 
 _CHUNK = 2000  # keys per lookup (passed as one JSON array, so no statement is built from strings)
+PAGE_SIZE = 16384  # bytes per SQLite page of a new cache file (see the module docstring)
 _STORE_EVERY = 1024  # texts embedded between two cache writes (about 2 s of work on 2 cores)
 
 
@@ -49,6 +57,7 @@ class VectorCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+        self._conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new, empty file
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL) "

@@ -110,6 +110,28 @@ def test_cache_ignores_vectors_of_another_size(tmp_path: Path) -> None:
         VectorCache(path, 4).put_many({"c": np.ones(3)})
 
 
+def test_cached_vectors_are_stored_inline_without_overflow_pages(tmp_path: Path) -> None:
+    """With SQLite's default 4 KiB pages a 384-float row of the WITHOUT ROWID table spilled into an overflow page
+    of its own (4.7 kB on disk per 1.5 kB vector); a new cache uses 16 KiB pages and stores rows inline."""
+    import sqlite3
+
+    from catalog.vectors import PAGE_SIZE
+
+    path = tmp_path / "vectors.sqlite"
+    cache = VectorCache(path, DIM)
+    vectors = random_vectors(3000)
+    cache.put_many({text_key("m", str(i)): v for i, v in enumerate(vectors)})
+    cache.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    assert page_size == PAGE_SIZE
+    assert page_size * pages / 3000 < 2.2 * vectors[0].nbytes  # ~1.9 kB per 1.5 kB vector; 4.7 kB before
+    reopened = VectorCache(path, DIM)  # an existing file keeps working, and keeps its page size
+    assert np.array_equal(reopened.get_many([text_key("m", "7")])[text_key("m", "7")], vectors[7])
+
+
 # --- index: search and updates --------------------------------------------------------------------------------------
 
 def test_exact_search_matches_brute_force(tmp_path: Path) -> None:
