@@ -179,6 +179,7 @@ def build_catalog(folder: Path, tables: int, width: int, real_texts: int) -> tup
         env.pop(name, None)
     lines = []
     start = time.perf_counter()
+    folder.mkdir(parents=True, exist_ok=True)
     make_source(folder / "synth.db", tables, width)
     lines.append(f"source: {tables:,} tables x {width} columns written in {time.perf_counter() - start:.1f} s")
     settings = load_settings(home=folder / "home")

@@ -3,7 +3,8 @@
 - `build_index` (what `catalog index` runs): brings the search documents in line with the store, embeds the texts
   that changed (a vector is computed once per text and model: `catalog.vectors`), updates both index files
   incrementally and saves them atomically, then records what the files hold. A crash anywhere leaves the previous
-  snapshots in place and the next run redoes only what was not recorded.
+  snapshots in place and the next run redoes only what was not recorded. At its end the keyword index builds or
+  rebuilds its postings snapshot when due (`KeywordIndex.maintain`: large indexes only).
 - `search`: both sides are asked for more candidates than needed; candidates the caller may not discover or that
   the filters exclude are dropped; the rest are fused by reciprocal rank (k = 60), exact name matches first. Every
   result says why it matched (the words it matched, semantic similarity, an exact name). A multi-word query
@@ -113,6 +114,7 @@ def build_index(settings: Settings, actor: Actor | None = None,
         indexes.vectors.remove(orphans)
         indexes.keywords.remove(orphans)
     indexes.vectors.save()
+    keyword_snapshot = indexes.keywords.maintain()  # the first postings snapshot, or a rebuild when due
     with sessions.begin() as session:
         if work:  # one bulk UPDATE by primary key, not one statement per document
             session.execute(update(SearchDocument), [{"id": doc_id, "indexed_hash": digest}
@@ -122,7 +124,7 @@ def build_index(settings: Settings, actor: Actor | None = None,
     _write_marker(marker, sync_started)
     return {"documents": indexes.vectors.size, "indexed": len(work), "embedded": computed,
             "cached": len(work) - computed, "removed": len(orphans), "written": synced["written"], "rebuilt": rebuilt,
-            "datasets_read": synced["datasets"],
+            "datasets_read": synced["datasets"], "keyword_snapshot": keyword_snapshot,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
