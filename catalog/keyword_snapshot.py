@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from catalog.vector_files import fsync_path
+
 FORMAT = 1
 CHUNK = 50_000  # documents tokenised and aggregated at a time while building (bounds the temporary arrays)
 TEMPORARY = ".tmp-"
@@ -168,11 +170,11 @@ def build(rows: Iterable[tuple[int, str, str]], root: Path, generation: int, *, 
                 "total": int(arrays["lengths"].sum(dtype=np.int64)), "weight": weight,
                 "tokens_version": tokens_version}
         (temporary / "info.json").write_text(json.dumps(info), encoding="utf-8")
-        _fsync(temporary / "info.json")
-        _fsync(temporary)
+        fsync_path(temporary / "info.json")
+        fsync_path(temporary)
         shutil.rmtree(final, ignore_errors=True)  # a folder left by a build whose meta update never committed
         os.replace(temporary, final)
-        _fsync(root)
+        fsync_path(root)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -326,11 +328,3 @@ def _write(path: Path, values: np.ndarray) -> None:
         handle.flush()
         os.fsync(handle.fileno())
 
-
-def _fsync(path: Path) -> None:
-    """fsync a file or a folder (a folder so that the names written or renamed in it survive a power loss)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -118,8 +118,9 @@ def chain_names(chain: Sequence[int]) -> list[str]:
     return [snapshot_name(chain[0]), *(delta_name(number, chain[0]) for number in chain[1:])]
 
 
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder (a folder so that the names written or renamed in it survive a power loss)."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -384,7 +385,7 @@ def _finish(handle: Any, temp: Path, final: Path, body: bytes, magic: bytes) -> 
     os.fsync(handle.fileno())
     handle.close()
     os.replace(temp, final)
-    _fsync_folder(final.parent)
+    fsync_path(final.parent)
 
 
 def write_snapshot(folder: Path, number: int, index: Any, labels: np.ndarray, meta: dict[str, Any]) -> Path:
@@ -438,7 +439,7 @@ def write_current(folder: Path, chain: Sequence[int]) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, folder / CURRENT)
-    _fsync_folder(folder)
+    fsync_path(folder)
 
 
 def prune(folder: Path, keep: int = KEEP_SNAPSHOTS) -> None:
