@@ -32,9 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from serving import catalog_serve, served
 
 ROWS_PER_BATCH = 500_000
 VARIANTS = ("raw", "dvc", "cold", "cold_overlap", "warm", "local_cold", "local_warm", "publish")
@@ -92,30 +91,6 @@ def best(repeat: int, run: Callable[[], object], before: Callable[[], None] | No
         run()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_server(home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "CATALOG_HOME": str(home)}
-    process = subprocess.Popen([sys.executable, "-m", "catalog.cli", "serve", "--port", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    import httpx
-
-    for _ in range(200):
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("catalog serve did not start")
 
 
 def main() -> None:
@@ -172,40 +147,38 @@ def main() -> None:
         repo = VersionRepo(settings)
         version = Client(str(settings.home)).version("bench/orders_1", "v1")
         cached = repo.cache_path(version["md5"])
-        server, url = start_server(settings.home)
-        http_cache, local_cache, overlap_cache = work / "client-cache", work / "local-cache", work / "overlap-cache"
-        http = Client(url, cache_dir=http_cache)
-        overlapped = Client(url, cache_dir=overlap_cache, decode_while_downloading=True)
-        local = Client(str(settings.home), cache_dir=local_cache)
-        http.version("bench/orders_1", "v1")  # connection set up
-        variants: dict[str, tuple[Callable[[], object], Callable[[], None] | None]] = {
-            "raw": (lambda: pq.read_table(cached), None),
-            "dvc": (lambda: pq.read_table(pa.BufferReader(dvc.api.read(
-                "data/bench/orders_1.parquet", repo=str(repo.root), rev="bench/orders_1@v1", mode="rb"))), None),
-            "cold": (lambda: http.get("bench/orders_1", "v1"),
-                     lambda: shutil.rmtree(http_cache / "objects", ignore_errors=True)),
-            "cold_overlap": (lambda: overlapped.get("bench/orders_1", "v1"),
-                             lambda: shutil.rmtree(overlap_cache / "objects", ignore_errors=True)),
-            "warm": (lambda: http.get("bench/orders_1", "v1"), None),
-            "local_cold": (lambda: local.get("bench/orders_1", "v1"),
-                           lambda: shutil.rmtree(local_cache / "objects", ignore_errors=True)),
-            "local_warm": (lambda: local.get("bench/orders_1", "v1"), None),
-        }
-        variants = {key: variant for key, variant in variants.items() if key in chosen}
-        if "warm" in variants and "cold" not in variants:
-            http.get("bench/orders_1", "v1")  # warm needs an entry
-        timings: dict[str, float] = {}
-        order = ([key for _ in range(args.repeat) for key in variants] if args.order == "round-robin"
-                 else [key for key in variants for _ in range(args.repeat)])
-        try:
-            for key in order:
-                run, before = variants[key]
-                timings[key] = min(timings.get(key, float("inf")), best(1, run, before))
-        finally:
-            http.close()
-            overlapped.close()
-            server.terminate()
-            server.wait(timeout=10)
+        with served(catalog_serve(), {**os.environ, "CATALOG_HOME": str(settings.home)}) as (url, _pid):
+            http_cache, local_cache, overlap_cache = work / "client-cache", work / "local-cache", work / "overlap-cache"
+            http = Client(url, cache_dir=http_cache)
+            overlapped = Client(url, cache_dir=overlap_cache, decode_while_downloading=True)
+            local = Client(str(settings.home), cache_dir=local_cache)
+            http.version("bench/orders_1", "v1")  # connection set up
+            variants: dict[str, tuple[Callable[[], object], Callable[[], None] | None]] = {
+                "raw": (lambda: pq.read_table(cached), None),
+                "dvc": (lambda: pq.read_table(pa.BufferReader(dvc.api.read(
+                    "data/bench/orders_1.parquet", repo=str(repo.root), rev="bench/orders_1@v1", mode="rb"))), None),
+                "cold": (lambda: http.get("bench/orders_1", "v1"),
+                         lambda: shutil.rmtree(http_cache / "objects", ignore_errors=True)),
+                "cold_overlap": (lambda: overlapped.get("bench/orders_1", "v1"),
+                                 lambda: shutil.rmtree(overlap_cache / "objects", ignore_errors=True)),
+                "warm": (lambda: http.get("bench/orders_1", "v1"), None),
+                "local_cold": (lambda: local.get("bench/orders_1", "v1"),
+                               lambda: shutil.rmtree(local_cache / "objects", ignore_errors=True)),
+                "local_warm": (lambda: local.get("bench/orders_1", "v1"), None),
+            }
+            variants = {key: variant for key, variant in variants.items() if key in chosen}
+            if "warm" in variants and "cold" not in variants:
+                http.get("bench/orders_1", "v1")  # warm needs an entry
+            timings: dict[str, float] = {}
+            order = ([key for _ in range(args.repeat) for key in variants] if args.order == "round-robin"
+                     else [key for key in variants for _ in range(args.repeat)])
+            try:
+                for key in order:
+                    run, before = variants[key]
+                    timings[key] = min(timings.get(key, float("inf")), best(1, run, before))
+            finally:
+                http.close()
+                overlapped.close()
         raw = timings["raw"]
 
         def line(name: str, key: str, target: float | None = None) -> None:

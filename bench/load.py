@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from serving import catalog_serve, served
 from sqlalchemy import create_engine, text
 
 WORDS = ["customer", "email", "order", "amount", "date", "phone", "address", "product", "price", "invoice",
@@ -75,27 +75,6 @@ def scratch_schema(url: str) -> Iterator[str]:
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
-
-
-@contextmanager
-def served(env: dict[str, str]) -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "catalog.cli", "serve", "--workers", "2", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @dataclass
@@ -181,7 +160,7 @@ def main() -> int:
         print(f"catalog of {args.tables} tables x {len(COLUMNS)} columns built in {time.perf_counter() - start:.0f} s;"
               f" {args.clients} clients, {args.seconds:.0f} s per phase, 2 server workers, 2 cores")
         names = [f"shop/main/t_{n:04d}" for n in range(args.tables)]
-        with served(env) as url:
+        with served(catalog_serve(workers=2), env) as (url, _pid):
             asyncio.run(run_load(url, names, args.clients, 5))  # warm-up: every worker loads its index and model
             quiet = report("quiet", asyncio.run(run_load(url, names, args.clients, args.seconds)))
             jobs = busy_jobs(env, source, args.tables)

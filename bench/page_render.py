@@ -29,19 +29,18 @@ import argparse
 import math
 import os
 import random
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from serving import served
 
 TARGET_P95_MS = 200.0
 WARM_UP = 5
@@ -203,34 +202,6 @@ def serve(home: str, port: int, freeze: bool) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-@contextmanager
-def served(home: Path, freeze: bool) -> Iterator[tuple[str, int]]:
-    """A server process on a free loopback port (the measuring client must not share its GIL); yields its URL
-    and process id."""
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [sys.executable, __file__, "--serve", str(home), "--port", str(port)]
-    process = subprocess.Popen(command + ([] if freeze else ["--no-gc-freeze"]))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 30
-        while True:
-            try:
-                httpx.get(url + "/_bench/sql", timeout=1.0).raise_for_status()
-                break
-            except httpx.TransportError:
-                if time.time() > deadline or process.poll() is not None:
-                    raise SystemExit("the catalog server did not start") from None
-                time.sleep(0.1)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 @dataclass
 class Timing:
     """One endpoint's timed requests."""
@@ -276,7 +247,8 @@ def time_get(client: Any, pid: int, label: str, path: str, requests: int) -> Tim
 def measure(home: Path, wide: str, narrow: str, requests: int, freeze: bool) -> list[Timing]:
     import httpx
 
-    with served(home, freeze) as (url, pid), httpx.Client(base_url=url, timeout=60.0) as client:
+    command = [sys.executable, __file__, "--serve", str(home), *([] if freeze else ["--no-gc-freeze"])]
+    with served(command, ready="/_bench/sql") as (url, pid), httpx.Client(base_url=url, timeout=60.0) as client:
         return [time_get(client, pid, "page, wide", dataset_path(wide), requests),
                 time_get(client, pid, "page, narrow (baseline)", dataset_path(narrow), requests),
                 time_get(client, pid, "JSON, wide (baseline)", "/api/v1/datasets/" + quote(wide, safe="/"),

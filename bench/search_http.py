@@ -25,17 +25,15 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from serving import catalog_serve, served
 
 BASE_TYPES = {"varchar": "VARCHAR(200)", "text": "TEXT", "char(2)": "CHAR(2)", "char(3)": "CHAR(3)",
               "timestamp": "TIMESTAMP", "numeric": "NUMERIC(12,2)", "integer": "INTEGER", "date": "DATE",
@@ -211,36 +209,6 @@ def _crawl_summary(stdout: str) -> str:
     return ", ".join(f"{k} {v}" for k, v in first.items() if isinstance(v, int | float | str) and k != "source")
 
 
-@contextmanager
-def served(env: dict[str, str], workers: int = 1) -> Iterator[tuple[str, int]]:
-    """`catalog serve` in a process of its own; yields (base URL, server pid) once /healthz answers."""
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "catalog.cli", "serve", "--port", str(port),
-                               "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if server.poll() is not None:
-                    raise RuntimeError(f"catalog serve exited: {server.stderr.read().decode()[-2000:]}") from None
-                time.sleep(0.5)
-        yield url, server.pid
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
 def server_rss_mb(pid: int) -> dict[str, float]:
     """Resident memory of the server and its children (MB): in all, private (anonymous) and file-backed."""
     import psutil
@@ -286,7 +254,7 @@ def run_http(folder: Path, tables: int, width: int, real_texts: int, queries: in
         env, lines = build_catalog(folder, tables, width, real_texts)
         rows += [(f"build: {line.split(':', 1)[0]}", "", line.split(":", 1)[1].strip()) for line in lines]
     texts = synthetic_queries(queries)
-    with served(env) as (url, pid):
+    with served(catalog_serve(), env) as (url, pid):
         start = time.perf_counter()
         time_http(url, texts[:1], "hybrid", warm_up=0)
         rows.append(("first search (loads index, model)", f"{time.perf_counter() - start:.1f} s", ""))
